@@ -1,0 +1,36 @@
+# `make run`: set up this machine and run the whole service locally.
+# `make test`: every check: ruff, mypy on the pure modules, pytest on SQLite and on PostgreSQL.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck test-sqlite test-postgresql bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python scripts/run_local.py
+
+test: lint typecheck test-sqlite test-postgresql
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest --db=sqlite
+
+test-postgresql: $(STAMP)
+	$(BIN)/pytest --db=postgresql
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,27 @@
+"""gunicorn configuration: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`."""
+
+import multiprocessing
+import os
+import tempfile
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("WEB_THREADS", "1"))
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"
+errorlog = "-"
+# Create the app in each worker, not the master: no database connection crosses a fork.
+preload_app = False
+
+# Each worker writes its metrics to files here; /metrics adds them up.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="reputation-metrics-")
+)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

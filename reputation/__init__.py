@@ -1,0 +1,91 @@
+"""The reputation service: a Flask app built by `create_app`."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from reputation.config import Config, load
+
+
+def create_app(
+    config_class: type[Config] = Config, overrides: dict[str, Any] | None = None
+) -> Flask:
+    """Build the app; configuration from the environment, then `overrides`."""
+    app = Flask(__name__)
+    app.config.from_object(load(config_class, overrides))
+    os.makedirs(app.instance_path, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from reputation.api.blueprint import Api, spec_security
+    from reputation.api.hooks import register_request_hooks
+    from reputation.api.problems import register_error_handlers
+    from reputation.db import render_item
+    from reputation.extensions import db, limiter, login_manager, migrate
+    from reputation.health import metrics
+
+    import_models()
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_item=render_item,
+        compare_type=True,
+    )
+    login_manager.init_app(app)
+    metrics.init_app(app)
+    register_request_hooks(app)
+    limiter.init_app(app)
+    api = Api(app)
+    spec_security(api, app)
+    app.extensions["api"] = api
+    register_error_handlers(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from reputation.audit.views import audit
+    from reputation.health.views import health
+    from reputation.tenancy.views import api_keys, auth, users
+
+    api = app.extensions["api"]
+    for blueprint in (auth, users, api_keys, audit):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health)
+
+
+def register_commands(app: Flask) -> None:
+    from reputation.demo import demo_cli
+    from reputation.tenancy.cli import agencies_cli, api_keys_cli, users_cli
+
+    for group in (agencies_cli, users_cli, api_keys_cli, demo_cli):
+        app.cli.add_command(group)
+
+
+def import_models() -> None:
+    """Every model module, so the metadata (and Alembic) sees every table."""
+    import reputation.api.idempotency
+    import reputation.audit.models
+    import reputation.outbox.models
+    import reputation.tenancy.models  # noqa: F401
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets the web processes read while a worker writes; wait rather than fail on a lock.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

@@ -1,0 +1,43 @@
+"""flask-smorest's Blueprint and Api with the service's conventions."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import flask_smorest
+from flask import Flask
+from webargs.flaskparser import FlaskParser
+
+from reputation.api.problems import handle_http_exception
+
+
+class Parser(FlaskParser):
+    # Unknown fields in a body are errors (marshmallow's RAISE); in a query string, ignored.
+
+    def _handle_invalid_json_error(
+        self, error: Any, req: Any, *args: Any, **kwargs: Any
+    ) -> NoReturn:
+        # A body that is not JSON is as unprocessable as one of the wrong shape: 422, like them.
+        flask_smorest.abort(422, messages={"json": {"": [f"The body is not valid JSON: {error}"]}})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+
+class Api(flask_smorest.Api):
+    def _register_error_handlers(self) -> None:
+        pass  # reputation.api.problems registers the one error format for the whole app
+
+    def handle_http_exception(self, error: Any) -> Any:
+        return handle_http_exception(error)
+
+
+def spec_security(api: Api, app: Flask) -> None:
+    api.spec.components.security_scheme(
+        "apiKey", {"type": "http", "scheme": "bearer", "description": "An agency's API key."}
+    )
+    api.spec.components.security_scheme(
+        "session",
+        {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]},
+    )

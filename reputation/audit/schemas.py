@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from reputation.api.pagination import PageArgs
+
+
+class AuditEntrySchema(ma.Schema):
+    id = ma.fields.String()
+    at = ma.fields.DateTime()
+    actor_type = ma.fields.String()
+    actor_id = ma.fields.String(allow_none=True)
+    actor_label = ma.fields.String()
+    action = ma.fields.String()
+    object_type = ma.fields.String()
+    object_id = ma.fields.String()
+    details = ma.fields.Dict()
+    request_id = ma.fields.String(allow_none=True)
+
+
+class AuditQuerySchema(PageArgs):
+    action = ma.fields.String(validate=validate.Length(max=100))
+    object_type = ma.fields.String(validate=validate.Length(max=50))
+    object_id = ma.fields.String(validate=validate.Length(max=64))
+    actor_id = ma.fields.String(validate=validate.Length(max=64))
+    since = ma.fields.AwareDateTime(default_timezone=None)
+    until = ma.fields.AwareDateTime(default_timezone=None)

@@ -1,0 +1,104 @@
+"""Configuration, read from the environment.
+
+`REPUTATION_ENV` is `production` unless said otherwise; only `development` and `test` may run
+without a `SECRET_KEY`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a service that can start safely."""
+
+
+def database_url(raw: str | None) -> str:
+    """The SQLAlchemy URL for DATABASE_URL; psycopg 3 for PostgreSQL, a SQLite file by default."""
+    if not raw:
+        # Relative to the Flask instance folder.
+        return "sqlite:///reputation.db"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw.removeprefix(prefix)
+    return raw
+
+
+class Config:
+    ENV = "production"
+    TESTING = False
+
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # JSON bodies; later endpoints that take files raise their own limit.
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "reputation_session"
+
+    API_TITLE = "Reputation service"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    API_SPEC_OPTIONS: dict[str, Any] = {"security": [{"apiKey": []}, {"session": []}]}
+
+    PAGE_SIZE_DEFAULT = 50
+    PAGE_SIZE_MAX = 100
+    IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+    # Flask-Limiter: per principal (API key or user), else per address.
+    RATELIMIT_DEFAULT = "1200 per minute"
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "reputation-limits"
+
+    # Argon2id parameters (argon2-cffi's defaults, RFC 9106's second recommendation).
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_COST = 65536
+
+    OUTBOX_RELAY_BATCH = 500
+
+    def __init__(self) -> None:
+        env = os.environ
+        self.ENV = env.get("REPUTATION_ENV", type(self).ENV) if type(self) is Config else self.ENV
+        self.SQLALCHEMY_DATABASE_URI = database_url(env.get("DATABASE_URL"))
+        self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        self.SECRET_KEY = env.get("SECRET_KEY") or getattr(type(self), "SECRET_KEY", None)
+        self.WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1"
+        if self.ENV in ("development", "test"):
+            self.SESSION_COOKIE_SECURE = False
+
+
+class TestConfig(Config):
+    ENV = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    # Cheap hashes keep the suite fast; production keeps the defaults above.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST = 1024
+    RATELIMIT_DEFAULT = "100000 per minute"
+    RATELIMIT_LOGIN = "1000 per minute"
+
+
+def load(config_class: type[Config] = Config, overrides: dict[str, Any] | None = None) -> Config:
+    """Build the configuration object and refuse to start with an unsafe one."""
+    loaded = config_class()
+    for key, value in (overrides or {}).items():
+        setattr(loaded, key, value)
+    if not loaded.SECRET_KEY:
+        if loaded.ENV not in ("development", "test"):
+            raise ConfigurationError(
+                "SECRET_KEY is not set. Set it to a long random string "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+                "or set REPUTATION_ENV=development for a local run."
+            )
+        loaded.SECRET_KEY = "development-only-secret-key"
+    return loaded

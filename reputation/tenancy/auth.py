@@ -1,0 +1,160 @@
+"""Who is calling: a staff member's session or an agency's API key, and what they may do."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from flask import g, request
+from flask_login import current_user
+from sqlalchemy import select, text
+
+from reputation import clock
+from reputation.api.problems import ApiError
+from reputation.extensions import db, login_manager
+from reputation.roles import AGENCY_MANAGERS, AUDIT_READERS, EVIDENCE_WRITERS, Role, Scope
+from reputation.tenancy.models import ApiKey, User
+from reputation.tenancy.scope import enter_agency
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# last_used_at is a hint, not a log: writing it at most once a minute keeps writes off reads.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request, resolved from its credentials."""
+
+    kind: str  # "user" or "api_key"
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    label: str
+    role: Role | None = None
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def has_role(self, roles: frozenset[Role]) -> bool:
+        return self.role in roles
+
+    def may_write_evidence(self) -> bool:
+        return self.role in EVIDENCE_WRITERS or Scope.WRITE in self.scopes
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _api_key_principal(token: str) -> Principal | None:
+    key_hash = hash_api_key(token)
+    if db.engine.dialect.name == "postgresql":
+        # Row-level security shows an api_keys row before its agency is known only to the
+        # caller who holds the key itself (see the migration's policy).
+        db.session.execute(text("SELECT set_config('app.api_key_hash', :h, true)"), {"h": key_hash})
+    key = db.session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == key_hash).execution_options(tenant_unscoped=True)
+    )
+    if key is None or key.revoked_at is not None:
+        return None
+    enter_agency(key.agency_id)
+    now = clock.now()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        db.session.commit()
+    return Principal(
+        kind="api_key",
+        id=key.id,
+        agency_id=key.agency_id,
+        label=f"API key {key.name} ({key.prefix}…)",
+        scopes=frozenset(key.scopes),
+    )
+
+
+def user_principal(user: User) -> Principal:
+    return Principal(
+        kind="user", id=user.id, agency_id=user.agency_id, label=user.email, role=Role(user.role)
+    )
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    agency_part, _, token = session_id.partition(":")
+    try:
+        agency_id = uuid.UUID(agency_part)
+    except ValueError:
+        return None
+    enter_agency(agency_id)
+    user = db.session.scalar(select(User).where(User.session_token == token))
+    if user is None or not user.active:
+        enter_agency(None)
+        return None
+    return user
+
+
+def load_principal() -> None:
+    """Before every request: resolve the credentials, if any, and scope to their agency."""
+    g.principal = None
+    enter_agency(None)
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            g.principal = _api_key_principal(token.strip())
+        g.credentials_rejected = g.principal is None
+        return
+    if current_user.is_authenticated:
+        g.principal = user_principal(current_user)
+
+
+def rate_limit_key() -> str:
+    principal = g.get("principal")
+    return principal.key if principal else f"address:{request.remote_addr}"
+
+
+def current_principal() -> Principal:
+    """The authenticated caller; a 401 when there is none."""
+    principal = g.get("principal")
+    if principal is None:
+        detail = (
+            "The API key is not valid or has been revoked."
+            if g.get("credentials_rejected")
+            else "Authentication is required: a session, or Authorization: Bearer <API key>."
+        )
+        raise ApiError(401, detail, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+    return principal
+
+
+def _guard(check: Callable[[Principal], bool], denial: str) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not check(current_principal()):
+                raise ApiError(403, denial)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+# Views declare what they need with one of these.
+signed_in = _guard(lambda p: True, "")
+evidence_writer = _guard(
+    Principal.may_write_evidence,
+    "Writing needs a recruiter, admin or owner, or an API key with the write scope.",
+)
+agency_manager = _guard(
+    lambda p: p.has_role(AGENCY_MANAGERS), "Only the agency's owners and admins may do this."
+)
+audit_reader = _guard(
+    lambda p: p.has_role(AUDIT_READERS),
+    "Only the agency's owners, admins and viewers read the audit log.",
+)

@@ -1,0 +1,58 @@
+"""Row-level security on PostgreSQL: the last of the three tenancy layers.
+
+Migrations call these. Each policy reads the transaction-local settings that
+`reputation.tenancy.scope` sets at the start of every transaction; with no agency set, a tenant
+table shows no rows and accepts none. FORCE makes the policies bind the tables' owner too, so only
+a superuser or a BYPASSRLS role could read across agencies. Once a migration has used a function
+here its SQL is part of the schema's history: change a policy with a new function and a new
+migration, never by editing these.
+"""
+
+from __future__ import annotations
+
+CURRENT_AGENCY = "NULLIF(current_setting('app.agency_id', true), '')::uuid"
+SYSTEM_SCOPE = "current_setting('app.system', true) = 'on'"
+
+
+def isolate(table: str) -> list[str]:
+    """A tenant table: each transaction sees and writes only its agency's rows."""
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY agency_isolation ON {table} "
+        f"USING (agency_id = {CURRENT_AGENCY}) WITH CHECK (agency_id = {CURRENT_AGENCY})",
+    ]
+
+
+def allow_system_tasks(table: str) -> list[str]:
+    """An infrastructure table that the relay and housekeeping also read across agencies."""
+    return [
+        f"CREATE POLICY system_tasks ON {table} USING ({SYSTEM_SCOPE}) WITH CHECK ({SYSTEM_SCOPE})"
+    ]
+
+
+def allow_key_holder(table: str = "api_keys") -> list[str]:
+    """An API key's row is visible, before its agency is known, to whoever presents the key."""
+    return [
+        f"CREATE POLICY key_holder ON {table} FOR SELECT "
+        "USING (key_hash = NULLIF(current_setting('app.api_key_hash', true), ''))"
+    ]
+
+
+REFUSE_CHANGE_FUNCTION = """
+CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+
+def append_only(table: str) -> list[str]:
+    """Refuse every UPDATE and DELETE of a table's rows, whoever asks."""
+    return [
+        REFUSE_CHANGE_FUNCTION,
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_change()",
+    ]

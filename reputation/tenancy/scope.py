@@ -1,0 +1,155 @@
+"""The current agency, and the two layers that hold every query to it.
+
+The agency comes from the credentials of a request, or from the arguments of a job; never from a
+request body. Once set, every ORM query is filtered on it (`with_loader_criteria`), every new
+tenant row is checked against it, and on PostgreSQL each transaction carries it in
+`app.agency_id`, which the row-level security policies of the migrations read.
+
+`system_scope()` is for the few infrastructure tasks that span agencies (the outbox relay, the
+purge of expired idempotency records); the row-level security policies allow it only on those
+infrastructure tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import g, has_app_context
+from sqlalchemy import ForeignKey, event, false, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    SessionTransaction,
+    mapped_column,
+    with_loader_criteria,
+)
+
+from reputation.extensions import db
+
+
+class TenantScoped:
+    """Models owned by one agency; the global filter applies to each of them.
+
+    agency_id leads the primary key of every tenant table.
+    """
+
+    agency_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True, sort_order=-2
+    )
+
+
+class CrossTenantWrite(RuntimeError):
+    """A row of one agency was about to be written while another agency was in scope."""
+
+
+def current_agency_id() -> uuid.UUID | None:
+    """The agency whose data this request or job may touch, if any."""
+    return g.get("agency_id") if has_app_context() else None
+
+
+def in_system_scope() -> bool:
+    return bool(g.get("system_scope")) if has_app_context() else False
+
+
+def enter_agency(agency_id: uuid.UUID | None) -> None:
+    """Scope the rest of this request or job to one agency (None: to no agency at all)."""
+    _switch(agency_id=agency_id)
+
+
+@contextmanager
+def agency_scope(agency_id: uuid.UUID) -> Iterator[None]:
+    """Scope a block (a job, a CLI command) to one agency."""
+    previous = current_agency_id()
+    enter_agency(agency_id)
+    try:
+        yield
+    finally:
+        enter_agency(previous)
+
+
+@contextmanager
+def system_scope() -> Iterator[None]:
+    """Lift the agency filter for infrastructure work that spans agencies."""
+    previous = in_system_scope()
+    _switch(system_scope=True)
+    try:
+        yield
+    finally:
+        _switch(system_scope=previous)
+
+
+def _settings() -> dict[str, str]:
+    agency_id = current_agency_id()
+    return {
+        "agency": str(agency_id) if agency_id else "",
+        "system": "on" if in_system_scope() else "",
+    }
+
+
+_SET_SCOPE = text(
+    "SELECT set_config('app.agency_id', :agency, true), set_config('app.system', :system, true)"
+)
+
+
+def _switch(**scope: Any) -> None:
+    session = db.session()
+    if session.in_transaction():
+        # Rows written under the previous scope are flushed under it, where its policies admit them.
+        session.flush()
+    for name, value in scope.items():
+        setattr(g, name, value)
+    if session.in_transaction() and db.engine.dialect.name == "postgresql":
+        session.execute(_SET_SCOPE, _settings())
+
+
+@event.listens_for(Session, "after_begin")
+def _carry_scope_into_transaction(
+    session: Session, transaction: SessionTransaction, connection: Connection
+) -> None:
+    # Transaction-local settings: a pooled connection never carries one agency into the next use.
+    if connection.dialect.name == "postgresql" and has_app_context():
+        connection.execute(_SET_SCOPE, _settings())
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter_on_current_agency(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the criteria of the parent query already apply
+    if state.execution_options.get("tenant_unscoped") or in_system_scope():
+        return
+    agency_id = current_agency_id()
+    if agency_id is None:
+        # A forgotten scope reads no one's data.
+        criteria = with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True)
+    else:
+        criteria = with_loader_criteria(
+            TenantScoped, lambda cls: cls.agency_id == agency_id, include_aliases=True
+        )
+    state.statement = state.statement.options(criteria)
+
+
+@event.listens_for(TenantScoped, "init", propagate=True)
+def _belong_to_current_agency(target: TenantScoped, args: Any, kwargs: dict[str, Any]) -> None:
+    # A new row belongs to the agency in scope unless it names one itself.
+    kwargs.setdefault("agency_id", current_agency_id())
+
+
+@event.listens_for(Session, "before_flush")
+def _check_new_rows_belong_to_agency(session: Session, flush_context: Any, instances: Any) -> None:
+    if not has_app_context() or in_system_scope():
+        return
+    agency_id = current_agency_id()
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.agency_id is None:
+            raise CrossTenantWrite(f"{type(obj).__name__} has no agency and none is in scope")
+        if agency_id is not None and obj.agency_id != agency_id:
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to another agency")

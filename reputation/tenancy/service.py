@@ -1,0 +1,195 @@
+"""The rules of agencies, staff and API keys; views, jobs and operators' commands call these."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from reputation import clock
+from reputation.api.problems import ApiError, field_error
+from reputation.audit.service import record_audit
+from reputation.extensions import db
+from reputation.roles import Role, may_grant, normalise_scopes
+from reputation.tenancy.auth import Principal, hash_api_key
+from reputation.tenancy.models import Agency, ApiKey, User
+from reputation.tenancy.scope import agency_scope, enter_agency
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+MIN_PASSWORD_LENGTH = 12
+API_KEY_PREFIX = "rk_"
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"]
+    )
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise field_error(
+            "password", f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
+        )
+
+
+def _new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def find_agency(slug: str) -> Agency | None:
+    return db.session.scalar(select(Agency).where(Agency.slug == slug))
+
+
+def create_agency(name: str, slug: str, admin_email: str, admin_password: str) -> Agency:
+    """A new agency with its first owner."""
+    if not SLUG.match(slug):
+        raise field_error("slug", "A slug is lowercase letters, digits and inner hyphens.")
+    if find_agency(slug) is not None:
+        raise ApiError(409, f"An agency with the slug {slug!r} exists already.", field="slug")
+    agency = Agency(name=name, slug=slug, settings={})
+    db.session.add(agency)
+    db.session.flush()
+    with agency_scope(agency.id):
+        record_audit("agency.created", "agency", agency.id, {"name": name, "slug": slug})
+        create_user(admin_email, Role.OWNER, admin_password)
+    return agency
+
+
+def create_user(
+    email: str, role: Role, password: str, name: str = "", by: Principal | None = None
+) -> User:
+    """A staff member of the agency in scope; `by` is the staff member granting the role."""
+    role = Role(role)
+    if by is not None and (by.role is None or not may_grant(by.role, role)):
+        raise ApiError(403, f"A {by.role} may not make an {role}.")
+    email = email.strip().lower()
+    _check_password(password)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ApiError(409, "A staff member with this email exists already.", field="email")
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        password_hash=_hasher().hash(password),
+        session_token=_new_session_token(),
+        active=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_audit("user.created", "user", user.id, {"email": email, "role": str(role)})
+    return user
+
+
+def update_user(
+    user: User,
+    by: Principal,
+    *,
+    role: Role | None = None,
+    name: str | None = None,
+    active: bool | None = None,
+    password: str | None = None,
+) -> User:
+    """Change a staff member. A new password ends every session of theirs."""
+    changes: dict[str, object] = {}
+    if role is not None and role != user.role:
+        if (
+            by.role is None
+            or not may_grant(by.role, Role(role))
+            or (user.role == Role.OWNER and by.role != Role.OWNER)
+        ):
+            raise ApiError(403, "Only owners change who is an owner.")
+        if user.id == by.id:
+            raise field_error("role", "Staff cannot change their own role.")
+        changes["role"] = [str(user.role), str(role)]
+        user.role = Role(role)
+    if name is not None and name != user.name:
+        changes["name"] = [user.name, name]
+        user.name = name
+    if active is not None and active != user.active:
+        if user.id == by.id:
+            raise field_error("active", "Staff cannot deactivate themselves.")
+        if user.role == Role.OWNER and by.role != Role.OWNER:
+            raise ApiError(403, "Only owners deactivate an owner.")
+        changes["active"] = [user.active, active]
+        user.active = active
+        user.session_token = _new_session_token()
+    if password is not None:
+        set_password(user, password)
+        changes["password"] = "changed"
+    if changes:
+        record_audit("user.updated", "user", user.id, changes)
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a new password; the session token changes with it, so old sessions die."""
+    _check_password(password)
+    user.password_hash = _hasher().hash(password)
+    user.session_token = _new_session_token()
+    user.password_changed_at = clock.now()
+
+
+def authenticate(agency_slug: str, email: str, password: str) -> User | None:
+    """The active staff member these credentials name, or None.
+
+    On success the rest of the request is scoped to the staff member's agency.
+    """
+    agency = find_agency(agency_slug)
+    user = None
+    if agency is not None:
+        enter_agency(agency.id)
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    hasher = _hasher()
+    if user is None:
+        # Spend the same time as a real check, so timing does not reveal who exists.
+        hasher.hash(password)
+    elif user.active and _verifies(hasher, user.password_hash, password):
+        if hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(password)
+        user.last_login_at = clock.now()
+        return user
+    enter_agency(None)
+    return None
+
+
+def _verifies(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    secret: str  # shown once, never stored
+
+
+def create_api_key(name: str, scopes: list[str], by: Principal | None = None) -> IssuedKey:
+    """A new API key for the agency in scope. The secret is returned once and stored hashed."""
+    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        name=name,
+        prefix=secret[:10],
+        key_hash=hash_api_key(secret),
+        scopes=normalise_scopes(scopes),
+        created_by_id=by.id if by is not None and by.kind == "user" else None,
+    )
+    db.session.add(key)
+    db.session.flush()
+    record_audit("api_key.created", "api_key", key.id, {"name": name, "scopes": key.scopes})
+    return IssuedKey(key=key, secret=secret)
+
+
+def revoke_api_key(key: ApiKey) -> None:
+    """Revoke a key at once; revoking a revoked key changes nothing."""
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        record_audit("api_key.revoked", "api_key", key.id, {"name": key.name})

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import current_app, g, request
+from flask.views import MethodView
+from flask_login import login_user, logout_user
+from sqlalchemy import select
+
+from reputation.api.blueprint import Blueprint
+from reputation.api.pagination import PageArgs, page_schema, paginate
+from reputation.api.problems import ApiError
+from reputation.audit.service import record_audit
+from reputation.extensions import limiter
+from reputation.roles import Role
+from reputation.tenancy import service
+from reputation.tenancy.auth import agency_manager, current_principal, signed_in, user_principal
+from reputation.tenancy.lookup import get_or_404
+from reputation.tenancy.models import ApiKey, User
+from reputation.tenancy.schemas import (
+    ApiKeyCreateSchema,
+    ApiKeySchema,
+    IssuedApiKeySchema,
+    LoginSchema,
+    PrincipalSchema,
+    UserCreateSchema,
+    UserSchema,
+    UserUpdateSchema,
+)
+
+auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Staff sessions")
+users = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Agency staff")
+api_keys = Blueprint(
+    "api_keys", __name__, url_prefix="/api/v1/api-keys", description="API keys for integrations"
+)
+
+
+def _login_limit() -> str:
+    return str(current_app.config["RATELIMIT_LOGIN"])
+
+
+@auth.route("/login", methods=["POST"])
+@limiter.limit(_login_limit, key_func=lambda: f"login:{request.remote_addr}")
+@auth.arguments(LoginSchema)
+@auth.response(200, PrincipalSchema)
+def login(credentials: dict[str, str]) -> Any:
+    """Start a staff session (a cookie) with the agency's slug, an email and a password."""
+    user = service.authenticate(
+        credentials["agency"], credentials["email"], credentials["password"]
+    )
+    if user is None:
+        raise ApiError(401, "The agency, email or password is not right.")
+    login_user(user)
+    g.principal = user_principal(user)
+    record_audit("auth.login", "user", user.id)
+    return g.principal
+
+
+@auth.route("/logout", methods=["POST"])
+@auth.response(204)
+def logout() -> None:
+    """End this staff session."""
+    logout_user()
+
+
+@auth.route("/me", methods=["GET"])
+@signed_in
+@auth.response(200, PrincipalSchema)
+def me() -> Any:
+    """Who the credentials of this request belong to."""
+    return current_principal()
+
+
+@users.route("")
+class Users(MethodView):
+    @agency_manager
+    @users.arguments(PageArgs, location="query")
+    @users.response(200, page_schema(UserSchema))
+    def get(self, page: dict[str, int]) -> Any:
+        """The agency's staff."""
+        return paginate(select(User).order_by(User.email), **page)
+
+    @agency_manager
+    @users.arguments(UserCreateSchema)
+    @users.response(201, UserSchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Add a staff member. Only owners make owners."""
+        return service.create_user(
+            body["email"], Role(body["role"]), body["password"], body["name"], current_principal()
+        )
+
+
+@users.route("/<uuid:user_id>")
+class UserById(MethodView):
+    @agency_manager
+    @users.response(200, UserSchema)
+    def get(self, user_id: uuid.UUID) -> Any:
+        """One staff member."""
+        return get_or_404(User, user_id, "staff member")
+
+    @agency_manager
+    @users.arguments(UserUpdateSchema)
+    @users.response(200, UserSchema)
+    def patch(self, changes: dict[str, Any], user_id: uuid.UUID) -> Any:
+        """Change a staff member's role, name, password or whether they may sign in."""
+        user = get_or_404(User, user_id, "staff member")
+        role = Role(changes["role"]) if "role" in changes else None
+        return service.update_user(
+            user,
+            current_principal(),
+            role=role,
+            name=changes.get("name"),
+            active=changes.get("active"),
+            password=changes.get("password"),
+        )
+
+
+@api_keys.route("")
+class ApiKeys(MethodView):
+    @agency_manager
+    @api_keys.arguments(PageArgs, location="query")
+    @api_keys.response(200, page_schema(ApiKeySchema))
+    def get(self, page: dict[str, int]) -> Any:
+        """The agency's API keys, revoked ones included; never their secrets."""
+        return paginate(select(ApiKey).order_by(ApiKey.created_at.desc()), **page)
+
+    @agency_manager
+    @api_keys.arguments(ApiKeyCreateSchema)
+    @api_keys.response(201, IssuedApiKeySchema)
+    def post(self, body: dict[str, Any]) -> Any:
+        """Create a key. Its secret is in this response only: store it now."""
+        issued = service.create_api_key(body["name"], body["scopes"], current_principal())
+        return {**ApiKeySchema().dump(issued.key), "key": issued.secret}
+
+
+@api_keys.route("/<uuid:key_id>")
+class ApiKeyById(MethodView):
+    @agency_manager
+    @api_keys.response(204)
+    def delete(self, key_id: uuid.UUID) -> None:
+        """Revoke a key at once."""
+        service.revoke_api_key(get_or_404(ApiKey, key_id, "API key"))

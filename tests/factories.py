@@ -1,0 +1,43 @@
+"""Agencies, staff and keys for tests, made through the same services the API uses."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from flask import Flask
+
+from reputation.extensions import db
+from reputation.roles import Role
+from reputation.tenancy import service
+from reputation.tenancy.models import User
+from reputation.tenancy.scope import agency_scope
+
+PASSWORD = "a long test password"
+
+
+@dataclass
+class Tenant:
+    slug: str
+    agency_id: uuid.UUID
+    users: dict[str, uuid.UUID] = field(default_factory=dict)  # role -> user id
+    read_key: str = ""
+    write_key: str = ""
+
+    def email(self, role: str) -> str:
+        return f"{role}@{self.slug}.test"
+
+
+def make_tenant(app: Flask, slug: str) -> Tenant:
+    with app.app_context():
+        agency = service.create_agency(slug.title(), slug, f"owner@{slug}.test", PASSWORD)
+        tenant = Tenant(slug=slug, agency_id=agency.id)
+        with agency_scope(agency.id):
+            for role in (Role.ADMIN, Role.RECRUITER, Role.VIEWER):
+                service.create_user(tenant.email(role), role, PASSWORD)
+            tenant.read_key = service.create_api_key("reader", ["read"]).secret
+            tenant.write_key = service.create_api_key("writer", ["write"]).secret
+            db.session.flush()
+            tenant.users = {user.role: user.id for user in db.session.scalars(db.select(User))}
+        db.session.commit()
+    return tenant

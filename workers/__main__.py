@@ -1,0 +1,84 @@
+"""`python -m workers`: the RQ workers (with RQ's scheduler) and the outbox relay.
+
+With no flags it supervises one relay and `--workers` RQ workers as child processes and stops them
+all on SIGTERM or SIGINT. `--role relay` or `--role worker` runs one of them in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from rq import Worker
+
+from reputation.outbox.service import QUEUES
+from reputation.queues import queue, redis_connection
+from workers.app import worker_app
+from workers.relay import run_relay
+
+
+def run_worker(with_scheduler: bool) -> None:
+    app = worker_app()
+    with app.app_context():
+        queues = [queue(name) for name in QUEUES]  # in priority order
+        Worker(queues, connection=redis_connection()).work(with_scheduler=with_scheduler)
+
+
+def supervise(workers: int, poll: float) -> int:
+    children = [
+        subprocess.Popen([sys.executable, "-m", "workers", "--role", "relay", "--poll", str(poll)])
+    ]
+    for index in range(workers):
+        role = ["--role", "worker"] + (["--no-scheduler"] if index else [])
+        children.append(subprocess.Popen([sys.executable, "-m", "workers", *role]))
+
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while not stopping and all(child.poll() is None for child in children):
+        time.sleep(0.5)
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 0 if stopping else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
+    parser.add_argument("--role", choices=["all", "relay", "worker"], default="all")
+    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes (role all)")
+    parser.add_argument("--poll", type=float, default=0.2, help="relay's idle poll, seconds")
+    parser.add_argument(
+        "--no-scheduler", action="store_true", help="do not run RQ's scheduler in this worker"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.role == "relay":
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        with contextlib.suppress(KeyboardInterrupt):
+            run_relay(worker_app(), poll_seconds=args.poll)
+        return 0
+    if args.role == "worker":
+        run_worker(with_scheduler=not args.no_scheduler)
+        return 0
+    return supervise(args.workers, args.poll)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

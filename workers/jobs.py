@@ -1,0 +1,33 @@
+"""Job functions. Each is thin: it takes ids, scopes to the agency, and calls a service.
+
+`tenant_job` gives each run an app context, the agency's scope and one transaction that commits
+when the job returns and rolls back when it raises (RQ then retries it).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from reputation.extensions import db
+from reputation.tenancy.scope import agency_scope
+from workers.app import worker_app
+
+R = TypeVar("R")
+
+
+def tenant_job(function: Callable[..., R]) -> Callable[..., R]:
+    @functools.wraps(function)
+    def run(agency_id: str, **kwargs: Any) -> R:
+        with worker_app().app_context(), agency_scope(uuid.UUID(agency_id)):
+            try:
+                result = function(**kwargs)
+                db.session.commit()
+                return result
+            except BaseException:
+                db.session.rollback()
+                raise
+
+    return run
