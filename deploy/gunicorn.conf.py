@@ -16,9 +16,7 @@ errorlog = "-"
 preload_app = False
 
 # Each worker writes its metrics to files here; /metrics adds them up.
-os.environ.setdefault(
-    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="reputation-metrics-")
-)
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="reputation-metrics-"))
 
 
 def child_exit(server, worker):

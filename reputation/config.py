@@ -78,6 +78,8 @@ class Config:
 
 
 class TestConfig(Config):
+    __test__ = False  # not a pytest class
+
     ENV = "test"
     TESTING = True
     SECRET_KEY = "test-secret-key"

@@ -49,6 +49,11 @@ def unavailable(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("postgresql_only") and item.config.getoption("--db") != "postgresql":
+        pytest.skip("needs PostgreSQL: runs in the --db=postgresql pass")
+
+
 @pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.config.getoption("--db"))

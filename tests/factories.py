@@ -23,6 +23,7 @@ class Tenant:
     users: dict[str, uuid.UUID] = field(default_factory=dict)  # role -> user id
     read_key: str = ""
     write_key: str = ""
+    key_ids: dict[str, uuid.UUID] = field(default_factory=dict)  # "read"/"write" -> key id
 
     def email(self, role: str) -> str:
         return f"{role}@{self.slug}.test"
@@ -35,8 +36,10 @@ def make_tenant(app: Flask, slug: str) -> Tenant:
         with agency_scope(agency.id):
             for role in (Role.ADMIN, Role.RECRUITER, Role.VIEWER):
                 service.create_user(tenant.email(role), role, PASSWORD)
-            tenant.read_key = service.create_api_key("reader", ["read"]).secret
-            tenant.write_key = service.create_api_key("writer", ["write"]).secret
+            reader = service.create_api_key("reader", ["read"])
+            writer = service.create_api_key("writer", ["write"])
+            tenant.read_key, tenant.write_key = reader.secret, writer.secret
+            tenant.key_ids = {"read": reader.key.id, "write": writer.key.id}
             db.session.flush()
             tenant.users = {user.role: user.id for user in db.session.scalars(db.select(User))}
         db.session.commit()

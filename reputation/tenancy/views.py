@@ -131,7 +131,8 @@ class ApiKeys(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Create a key. Its secret is in this response only: store it now."""
         issued = service.create_api_key(body["name"], body["scopes"], current_principal())
-        return {**ApiKeySchema().dump(issued.key), "key": issued.secret}
+        shown = {name: getattr(issued.key, name) for name in ApiKeySchema().fields}
+        return {**shown, "key": issued.secret}
 
 
 @api_keys.route("/<uuid:key_id>")

@@ -1,0 +1,67 @@
+"""Idempotency-Key: a retried POST returns the stored response and writes nothing twice."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from reputation.extensions import db
+from reputation.tenancy.models import ApiKey
+from reputation.tenancy.scope import agency_scope
+from tests.conftest import login
+from tests.factories import PASSWORD
+
+BODY = {"name": "ats sync", "scopes": ["read"]}
+
+
+def keys_named(app, tenant, name: str) -> int:
+    with app.app_context(), agency_scope(tenant.agency_id):
+        return db.session.scalar(
+            select(func.count()).select_from(ApiKey).where(ApiKey.name == name)
+        )
+
+
+def test_retry_with_same_key_returns_the_same_key_once(app, tenants):
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    headers = {"Idempotency-Key": "create-ats-key-1"}
+    first = owner.post("api-keys", BODY, headers=headers)
+    again = owner.post("api-keys", BODY, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json == first.json  # the same secret: the client can still store it
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert keys_named(app, tenants[0], "ats sync") == 1
+
+
+def test_same_key_with_another_body_is_409(app, tenants):
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    headers = {"Idempotency-Key": "create-ats-key-2"}
+    assert owner.post("api-keys", BODY, headers=headers).status_code == 201
+    other = owner.post("api-keys", {**BODY, "name": "other"}, headers=headers)
+    assert other.status_code == 409
+    assert other.mimetype == "application/problem+json"
+    assert keys_named(app, tenants[0], "other") == 0
+
+
+def test_keys_belong_to_the_credential_that_sent_them(app, tenants):
+    acme_owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    acme_admin = login(app, "acme", "admin@acme.test", PASSWORD)
+    headers = {"Idempotency-Key": "shared-key"}
+    first = acme_owner.post("api-keys", BODY, headers=headers)
+    second = acme_admin.post("api-keys", BODY, headers=headers)
+    assert first.status_code == second.status_code == 201
+    assert first.json["id"] != second.json["id"]
+    assert "Idempotent-Replayed" not in second.headers
+
+
+def test_a_failed_request_is_not_remembered(app, tenants):
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    headers = {"Idempotency-Key": "fix-and-retry"}
+    assert owner.post("api-keys", {"name": ""}, headers=headers).status_code == 422
+    assert owner.post("api-keys", BODY, headers=headers).status_code == 201
+
+
+def test_malformed_key_is_400(app, tenants):
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    response = owner.post("api-keys", BODY, headers={"Idempotency-Key": "x" * 300})
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] == "Idempotency-Key"
+    assert keys_named(app, tenants[0], "ats sync") == 0
