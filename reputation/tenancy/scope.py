@@ -68,6 +68,11 @@ def agency_scope(agency_id: uuid.UUID) -> Iterator[None]:
     enter_agency(agency_id)
     try:
         yield
+    except BaseException:
+        # What the block wrote is not safe to keep, and a failed PostgreSQL transaction
+        # accepts nothing more until it is rolled back.
+        db.session.rollback()
+        raise
     finally:
         enter_agency(previous)
 
@@ -79,6 +84,9 @@ def system_scope() -> Iterator[None]:
     _switch(system_scope=True)
     try:
         yield
+    except BaseException:
+        db.session.rollback()
+        raise
     finally:
         _switch(system_scope=previous)
 

@@ -1,0 +1,127 @@
+"""The outbox: jobs committed with the change that causes them reach RQ once that commit is done,
+even when Redis was down at the time, and a real worker runs them in the agency's scope."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+from sqlalchemy import func, select
+
+from reputation import create_app
+from reputation.audit.models import AuditEntry
+from reputation.config import TestConfig
+from reputation.extensions import db
+from reputation.outbox.models import OutboxMessage
+from reputation.outbox.service import enqueue_after_commit, publish_event
+from reputation.tenancy.scope import agency_scope, system_scope
+from tests.conftest import repo_root
+from workers.relay import relay_once
+
+
+def record_job(app, tenant, note: str, commit: bool = True) -> None:
+    with app.app_context(), agency_scope(tenant.agency_id):
+        enqueue_after_commit("trust", "tests.jobs.note_job_ran", note=note)
+        if commit:
+            db.session.commit()
+        else:
+            db.session.rollback()
+
+
+def pending(app) -> int:
+    with app.app_context(), system_scope():
+        return db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.relayed_at.is_(None), OutboxMessage.kind == "job")
+        )
+
+
+def test_a_rolled_back_write_leaves_no_job(app, tenants):
+    record_job(app, tenants[0], "never", commit=False)
+    assert pending(app) == 0
+
+
+def test_relay_moves_committed_jobs_to_their_queue_once(app, tenants, redis_url):
+    acme, _ = tenants
+    record_job(app, acme, "first")
+    record_job(app, acme, "second")
+    assert relay_once(app) == 2
+    assert relay_once(app) == 0
+    assert pending(app) == 0
+
+    trust = Queue("trust", connection=Redis.from_url(redis_url))
+    jobs = [Job.fetch(job_id, connection=trust.connection) for job_id in trust.job_ids]
+    assert [job.kwargs for job in jobs] == [
+        {"agency_id": str(acme.agency_id), "note": "first"},
+        {"agency_id": str(acme.agency_id), "note": "second"},
+    ]
+    assert all(job.func_name == "tests.jobs.note_job_ran" for job in jobs)
+    assert all(job.retries_left == 4 for job in jobs)
+
+
+def test_events_wait_in_the_outbox_for_webhook_delivery(app, tenants):
+    with app.app_context(), agency_scope(tenants[0].agency_id):
+        publish_event("contractor.created", {"contractor_id": "c1"})
+        db.session.commit()
+    assert relay_once(app) == 0  # events are delivered by the webhooks feature, not queued here
+
+
+def test_jobs_committed_while_redis_is_down_are_relayed_when_it_is_back(
+    app, tenants, database_url, redis_url
+):
+    cut_off = create_app(
+        TestConfig,
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens there
+            "RATELIMIT_STORAGE_URI": "memory://",
+        },
+    )
+    record_job(app, tenants[0], "during the outage")
+    with pytest.raises(Exception, match=r"(?i)connect"):
+        relay_once(cut_off)
+    assert pending(app) == 1
+    assert relay_once(app) == 1
+    assert Queue("trust", connection=Redis.from_url(redis_url)).count == 1
+    with cut_off.app_context():
+        db.engine.dispose()
+
+
+def test_worker_process_runs_a_committed_job_in_its_agencys_scope(app, tenants, service_env):
+    acme, _ = tenants
+    workers = subprocess.Popen(
+        [sys.executable, "-m", "workers", "--workers", "1", "--poll", "0.05"],
+        cwd=repo_root(),
+        env=service_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        record_job(app, acme, "from the outbox")
+        deadline = time.monotonic() + 30
+        entry = None
+        while entry is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with app.app_context(), agency_scope(acme.agency_id):
+                entry = db.session.execute(
+                    select(AuditEntry.object_id, AuditEntry.actor_type, AuditEntry.details).where(
+                        AuditEntry.action == "test.job_ran"
+                    )
+                ).one_or_none()
+                db.session.rollback()
+        assert entry is not None, "the job did not run within 30 s"
+        # acme's staff are visible to the job, none of globex's.
+        assert tuple(entry) == ("from the outbox", "system", {"staff_visible": 4})
+    finally:
+        workers.terminate()
+        try:
+            workers.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            workers.kill()
+    assert workers.returncode == 0, workers.stderr.read().decode()[-2000:]
