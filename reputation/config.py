@@ -25,6 +25,13 @@ def database_url(raw: str | None) -> str:
     return raw
 
 
+def limits_storage_uri(redis_url: str) -> str:
+    """Flask-Limiter's name for the same Redis: it spells a Unix socket `redis+unix://`."""
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url.removeprefix("unix://")
+    return redis_url
+
+
 class Config:
     ENV = "production"
     TESTING = False
@@ -70,7 +77,7 @@ class Config:
         self.ENV = env.get("REPUTATION_ENV", type(self).ENV) if type(self) is Config else self.ENV
         self.SQLALCHEMY_DATABASE_URI = database_url(env.get("DATABASE_URL"))
         self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-        self.RATELIMIT_STORAGE_URI = self.REDIS_URL
+        self.RATELIMIT_STORAGE_URI = limits_storage_uri(self.REDIS_URL)
         self.SECRET_KEY = env.get("SECRET_KEY") or getattr(type(self), "SECRET_KEY", None)
         self.WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1"
         if self.ENV in ("development", "test"):
