@@ -55,6 +55,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from reputation.audit.views import audit
+    from reputation.extensions import limiter
     from reputation.health.views import health
     from reputation.tenancy.views import api_keys, auth, users
 
@@ -62,6 +63,8 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth, users, api_keys, audit):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)
+    # Probes and scrapes come often and from one address; they are not API traffic.
+    limiter.exempt(health)
 
 
 def register_commands(app: Flask) -> None:

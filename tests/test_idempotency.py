@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from sqlalchemy import func, select
 
 from reputation.extensions import db
 from reputation.tenancy.models import ApiKey
 from reputation.tenancy.scope import agency_scope
-from tests.conftest import login
+from tests.conftest import Api, login
 from tests.factories import PASSWORD
 
 BODY = {"name": "ats sync", "scopes": ["read"]}
@@ -65,3 +67,20 @@ def test_malformed_key_is_400(app, tenants):
     assert response.status_code == 400
     assert response.json["errors"][0]["field"] == "Idempotency-Key"
     assert keys_named(app, tenants[0], "ats sync") == 0
+
+
+def test_concurrent_retries_create_one_key_and_get_one_answer(app, tenants):
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    cookie = owner.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+
+    def send(_: int):
+        # A client per thread, as a retrying integration's connections would be.
+        client = app.test_client()
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
+        return Api(client).post("api-keys", BODY, headers={"Idempotency-Key": "raced"})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        responses = list(pool.map(send, range(6)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json["key"] for r in responses}) == 1
+    assert keys_named(app, tenants[0], "ats sync") == 1

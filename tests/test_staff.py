@@ -70,3 +70,20 @@ def test_staff_cannot_change_their_own_role(app, tenants):
     response = owner.patch(f"users/{acme.users['owner']}", {"role": "viewer"})
     assert response.status_code == 422
     assert response.json["errors"][0]["field"] == "role"
+
+
+def test_staff_change_their_own_password_and_other_sessions_end(app, tenants):
+    laptop = login(app, "acme", "recruiter@acme.test", PASSWORD)
+    phone = login(app, "acme", "recruiter@acme.test", PASSWORD)
+    wrong = laptop.post(
+        "auth/password", {"current_password": "not it at all", "new_password": NEW_PASSWORD}
+    )
+    assert wrong.status_code == 422
+    assert wrong.json["errors"][0]["field"] == "current_password"
+    changed = laptop.post(
+        "auth/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
+    assert changed.status_code == 204
+    assert laptop.get("auth/me").status_code == 200
+    assert phone.get("auth/me").status_code == 401
+    assert login(app, "acme", "recruiter@acme.test", NEW_PASSWORD).get("auth/me").status_code == 200

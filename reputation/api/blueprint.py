@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, NoReturn
 
 import flask_smorest
+import marshmallow as ma
 from flask import Flask
 from webargs.flaskparser import FlaskParser
 
@@ -25,7 +26,25 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
+class FieldErrorSchema(ma.Schema):
+    field = ma.fields.String(allow_none=True)
+    location = ma.fields.String(metadata={"description": "json, query, headers…"})
+    detail = ma.fields.String()
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, served as application/problem+json."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    errors = ma.fields.List(ma.fields.Nested(FieldErrorSchema))
+
+
 class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ProblemSchema
+
     def _register_error_handlers(self) -> None:
         pass  # reputation.api.problems registers the one error format for the whole app
 

@@ -98,10 +98,14 @@ def remember(response: Response) -> None:
     if pending is None or not 200 <= response.status_code < 300:
         return
     principal, key, fingerprint = pending
-    # An expired record of the same key gives way to the new one.
+    now = clock.now()
+    # An expired record of the same key gives way to the new one; a live one, committed by a
+    # concurrent twin since our look-up, stays and makes this commit fail on the primary key.
     db.session.execute(
         delete(IdempotencyRecord).where(
-            IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+            IdempotencyRecord.principal == principal,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.expires_at <= now,
         )
     )
     db.session.add(
@@ -116,8 +120,7 @@ def remember(response: Response) -> None:
                 for name, value in response.headers.items()
                 if name in ("Content-Type", "Location", "ETag")
             },
-            expires_at=clock.now()
-            + timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"]),
+            expires_at=now + timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"]),
         )
     )
 

@@ -17,6 +17,15 @@ class LoginSchema(ma.Schema):
     )
 
 
+class PasswordChangeSchema(ma.Schema):
+    current_password = ma.fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=1024)
+    )
+    new_password = ma.fields.String(
+        required=True, load_only=True, validate=validate.Length(min=12, max=1024)
+    )
+
+
 class PrincipalSchema(ma.Schema):
     kind = ma.fields.String(metadata={"description": "`user` or `api_key`"})
     id = ma.fields.String()

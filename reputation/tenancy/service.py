@@ -136,6 +136,14 @@ def set_password(user: User, password: str) -> None:
     user.password_changed_at = clock.now()
 
 
+def change_own_password(user: User, current_password: str, new_password: str) -> None:
+    """A staff member's own change of password, which needs the current one."""
+    if not _verifies(_hasher(), user.password_hash, current_password):
+        raise field_error("current_password", "The current password is not right.")
+    set_password(user, new_password)
+    record_audit("user.password_changed", "user", user.id)
+
+
 def authenticate(agency_slug: str, email: str, password: str) -> User | None:
     """The active staff member these credentials name, or None.
 

@@ -23,6 +23,7 @@ from reputation.tenancy.schemas import (
     ApiKeySchema,
     IssuedApiKeySchema,
     LoginSchema,
+    PasswordChangeSchema,
     PrincipalSchema,
     UserCreateSchema,
     UserSchema,
@@ -62,6 +63,19 @@ def login(credentials: dict[str, str]) -> Any:
 def logout() -> None:
     """End this staff session."""
     logout_user()
+
+
+@auth.route("/password", methods=["POST"])
+@signed_in
+@auth.arguments(PasswordChangeSchema)
+@auth.response(204)
+def change_password(body: dict[str, str]) -> None:
+    """Change your own password. Your other sessions end; this one goes on."""
+    if current_principal().kind != "user":
+        raise ApiError(403, "An API key has no password; staff change their own.")
+    user = get_or_404(User, current_principal().id, "staff member")
+    service.change_own_password(user, body["current_password"], body["new_password"])
+    login_user(user)
 
 
 @auth.route("/me", methods=["GET"])
