@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask import Flask
 from webargs.flaskparser import FlaskParser
 
-from reputation.api.problems import handle_http_exception
+from reputation.api.problems import PROBLEM_JSON, handle_http_exception
 
 
 class Parser(FlaskParser):
@@ -44,6 +44,15 @@ class ProblemSchema(ma.Schema):
 
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # Error responses in the document are problem+json, as they are on the wire.
+        default_content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
+        try:
+            super()._register_responses()  # type: ignore[misc]
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = default_content_type
 
     def _register_error_handlers(self) -> None:
         pass  # reputation.api.problems registers the one error format for the whole app

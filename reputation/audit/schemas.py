@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -26,3 +28,8 @@ class AuditQuerySchema(PageArgs):
     actor_id = ma.fields.String(validate=validate.Length(max=64))
     since = ma.fields.AwareDateTime(default_timezone=None)
     until = ma.fields.AwareDateTime(default_timezone=None)
+
+    @ma.validates_schema
+    def _period_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "since" in data and "until" in data and data["since"] > data["until"]:
+            raise ma.ValidationError("since is after until.", "since")
