@@ -34,6 +34,7 @@ def _require_json() -> None:
             415,
             "Send the body as JSON, with Content-Type: application/json.",
             field="Content-Type",
+            location="headers",
         )
 
 

@@ -83,6 +83,7 @@ def replay_or_continue() -> Response | None:
             400,
             f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters.",
             field=HEADER,
+            location="headers",
         )
     fingerprint = _fingerprint()
     record = _lookup(principal.key, key)

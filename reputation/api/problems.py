@@ -51,21 +51,21 @@ class ApiError(HTTPException):
         detail: str,
         *,
         field: str | None = None,
+        location: str = "json",
         type: str = "about:blank",
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(description=detail)
         self.code = status
         self.field = field
+        self.location = location
         self.type = type
         self.extra_headers = headers or {}
 
 
 def field_error(field: str, detail: str, location: str = "json") -> ApiError:
     """A 422 naming the one field at fault."""
-    error = ApiError(422, detail, field=field)
-    error.location = location  # type: ignore[attr-defined]
-    return error
+    return ApiError(422, detail, field=field, location=location)
 
 
 def flatten_messages(messages: Any, location: str, prefix: str = "") -> list[dict[str, Any]]:
@@ -94,8 +94,9 @@ def handle_http_exception(error: HTTPException) -> Response:
         headers.update(error.extra_headers)
         errors = None
         if error.field is not None:
-            location = getattr(error, "location", "json")
-            errors = [{"field": error.field, "location": location, "detail": error.description}]
+            errors = [
+                {"field": error.field, "location": error.location, "detail": error.description}
+            ]
         return problem(status, error.description, type=error.type, errors=errors, headers=headers)
     if "messages" in data:  # webargs: the request did not match its schema
         errors = [

@@ -26,8 +26,8 @@ REQUESTS = Counter(
 )
 LATENCY = Histogram(
     "reputation_http_request_duration_seconds",
-    "Time to answer an HTTP request, by endpoint and method.",
-    ["endpoint", "method"],
+    "Time to answer an HTTP request, by endpoint, method and status.",
+    ["endpoint", "method", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
     registry=None,
 )
@@ -90,9 +90,9 @@ def init_app(app: Flask) -> None:
     def _count(response: Response) -> Response:
         started = g.get("request_started")
         if started is not None:
-            endpoint = _endpoint()
-            LATENCY.labels(endpoint, request.method).observe(time.perf_counter() - started)
-            REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
+            labels = (_endpoint(), request.method, str(response.status_code))
+            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            REQUESTS.labels(*labels).inc()
         return response
 
 
