@@ -142,3 +142,10 @@ def test_unexpected_failure_is_500_problem_and_rolls_back(database_url, redis_ur
     assert_nothing_written(app, before)
     with failing.app_context():
         db.engine.dispose()
+
+
+def test_text_with_a_nul_character_is_422_naming_the_field(app, owner):
+    before = (count_rows(app, ApiKey), count_rows(app, AuditEntry))
+    assert_problem(owner.post("api-keys", {"name": "a\x00b", "scopes": ["read"]}), 422, "name")
+    assert_problem(owner.get("audit?action=x%00y"), 422, "action")
+    assert_nothing_written(app, before)
