@@ -55,12 +55,26 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from reputation.audit.views import audit
+    from reputation.conduct.views import conduct, taxonomy
+    from reputation.contractors.views import contractors
+    from reputation.decisions.views import decisions
     from reputation.extensions import limiter
     from reputation.health.views import health
+    from reputation.rehabilitation.views import rehabilitation
     from reputation.tenancy.views import api_keys, auth, users
 
     api = app.extensions["api"]
-    for blueprint in (auth, users, api_keys, audit):
+    for blueprint in (
+        auth,
+        users,
+        api_keys,
+        audit,
+        contractors,
+        conduct,
+        rehabilitation,
+        decisions,
+        taxonomy,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)
     # Probes and scrapes come often and from one address; they are not API traffic.
@@ -79,7 +93,11 @@ def import_models() -> None:
     """Every model module, so the metadata (and Alembic) sees every table."""
     import reputation.api.idempotency
     import reputation.audit.models
+    import reputation.conduct.models
+    import reputation.contractors.models
+    import reputation.decisions.models
     import reputation.outbox.models
+    import reputation.rehabilitation.models
     import reputation.tenancy.models  # noqa: F401
 
 

@@ -44,3 +44,34 @@ def make_tenant(app: Flask, slug: str) -> Tenant:
             tenant.users = {user.role: user.id for user in db.session.scalars(db.select(User))}
         db.session.commit()
     return tenant
+
+
+def make_evidence(app: Flask, tenant: Tenant) -> dict[str, uuid.UUID]:
+    """A contractor of `tenant` with a negative event and a pending step addressing it."""
+    from datetime import UTC, datetime
+
+    from reputation.conduct.service import record_event
+    from reputation.contractors.service import create_contractor
+    from reputation.rehabilitation.service import record_step
+
+    with app.app_context(), agency_scope(tenant.agency_id):
+        contractor = create_contractor("Sam Contractor", "sam@example.com", f"ats-{tenant.slug}")
+        event = record_event(
+            contractor,
+            {
+                "kind": "ghosting",
+                "occurred_at": datetime(2025, 3, 1, tzinfo=UTC),
+                "summary": "Stopped answering during the final interview round",
+            },
+        )
+        step = record_step(
+            contractor,
+            {
+                "kind": "acknowledgement",
+                "occurred_at": datetime(2025, 4, 1, tzinfo=UTC),
+                "addresses_event_id": event.id,
+            },
+        )
+        ids = {"contractor_id": contractor.id, "event_id": event.id, "step_id": step.id}
+        db.session.commit()
+    return ids

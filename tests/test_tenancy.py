@@ -11,18 +11,32 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from reputation.audit.models import AuditEntry
+from reputation.contractors.models import Contractor, ContractorTag
 from reputation.extensions import db
 from reputation.tenancy.models import User
 from reputation.tenancy.scope import CrossTenantWrite, agency_scope
 from tests.conftest import Api, login
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_evidence
 
 # Bodies that pass validation, for routes whose body is checked before the object is looked up.
 # A route that takes a body with required fields adds one here.
-VALID_BODIES: dict[tuple[str, str], dict] = {}
+EVENT = {"kind": "rudeness", "occurred_at": "2025-01-01T00:00:00Z", "summary": "x"}
+VALID_BODIES: dict[tuple[str, str], dict] = {
+    ("post", "/api/v1/contractors/{contractor_id}/events"): EVENT,
+    ("post", "/api/v1/contractors/{contractor_id}/rehabilitation"): {
+        "kind": "outreach",
+        "occurred_at": "2025-06-01T00:00:00Z",
+    },
+    ("post", "/api/v1/contractors/{contractor_id}/decisions"): {
+        "decision": "engage",
+        "reason": "x",
+    },
+    ("post", "/api/v1/events/{event_id}/retract"): {"reason": "x"},
+    ("post", "/api/v1/rehabilitation/{step_id}/verify"): {"decision": "verified"},
+}
 
 
-def objects_of(tenant) -> dict[str, str]:
+def objects_of(app, tenant) -> dict[str, str]:
     """An object of `tenant` for every kind of id a path can name.
 
     A new path parameter needs a line here: the walk below fails on any it does not know.
@@ -30,6 +44,7 @@ def objects_of(tenant) -> dict[str, str]:
     return {
         "user_id": str(tenant.users["recruiter"]),
         "key_id": str(tenant.key_ids["write"]),
+        **{name: str(value) for name, value in make_evidence(app, tenant).items()},
     }
 
 
@@ -37,7 +52,7 @@ def test_every_route_answers_404_for_another_agencys_objects(app, tenants, clien
     acme, _ = tenants
     spec = client.get("/api/v1/openapi.json").json
     globex_owner = login(app, "globex", "owner@globex.test", PASSWORD)
-    acme_objects = objects_of(acme)
+    acme_objects = objects_of(app, acme)
     walked = []
     for path, operations in spec["paths"].items():
         names = re.findall(r"{(\w+)}", path)
@@ -54,12 +69,19 @@ def test_every_route_answers_404_for_another_agencys_objects(app, tenants, clien
             assert response.status_code == 404, (method, path, response.json)
             assert response.mimetype == "application/problem+json"
             walked.append((method, path))
-    assert len(walked) >= 3
+    assert len(walked) >= 12
     # Nothing of acme's was touched on the way.
     assert Api(client, acme.write_key).get("auth/me").status_code == 200
     acme_owner = login(app, "acme", "owner@acme.test", PASSWORD)
     recruiter = acme_owner.get(f"users/{acme.users['recruiter']}").json
     assert recruiter["active"] is True
+    event = acme_owner.get(f"events/{acme_objects['event_id']}").json
+    assert (event["status"], len(event["history"])) == ("active", 1)
+    steps = acme_owner.get(f"contractors/{acme_objects['contractor_id']}/rehabilitation").json
+    assert [s["status"] for s in steps["items"]] == ["pending"]
+    assert (
+        acme_owner.get(f"contractors/{acme_objects['contractor_id']}/decisions").json["total"] == 0
+    )
 
 
 def test_lists_show_only_the_callers_agency(app, tenants):
@@ -122,12 +144,29 @@ def test_composite_foreign_key_refuses_a_reference_into_another_agency(app, tena
 @pytest.mark.postgresql_only
 def test_row_level_security_hides_other_agencies_from_raw_sql(app, tenants, database_url):
     acme, globex = tenants
+    for tenant in tenants:
+        make_evidence(app, tenant)
+        with app.app_context(), agency_scope(tenant.agency_id):
+            contractor = db.session.scalar(select(Contractor))
+            contractor.tag_rows = [ContractorTag(tag="python")]
+            db.session.commit()
     with psycopg.connect(database_url.replace("+psycopg", "")) as connection:
         is_superuser, bypasses = connection.execute(
             "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
         ).fetchone()
         assert not is_superuser and not bypasses
-        tables = ["users", "api_keys", "audit_entries", "outbox_messages", "idempotency_records"]
+        tables = [
+            "users",
+            "api_keys",
+            "audit_entries",
+            "outbox_messages",
+            "idempotency_records",
+            "contractors",
+            "contractor_tags",
+            "conduct_events",
+            "rehabilitation_steps",
+            "decisions",
+        ]
 
         # No agency set: a raw, unfiltered SELECT reads nothing at all.
         for table in tables:

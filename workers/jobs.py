@@ -31,3 +31,12 @@ def tenant_job(function: Callable[..., R]) -> Callable[..., R]:
                 raise
 
     return run
+
+
+@tenant_job
+def recompute_contractor(contractor_id: str) -> None:
+    """Recompute one contractor's trust snapshot.
+
+    The outbox records this job with every change of evidence; the trust model that fills it in
+    is its own piece of work (TRUST_MODEL.md), and until it lands the job has nothing to compute.
+    """

@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -119,6 +121,15 @@ def handle_unexpected(error: Exception) -> Response:
     return problem(500, "The server failed to handle this request; it has been logged.")
 
 
+def handle_concurrent_write(error: Exception) -> Response:
+    db.session.rollback()
+    if isinstance(error, StaleDataError):
+        return problem(412, "Someone changed this at the same time; read it again and retry.")
+    return problem(409, "This conflicts with a change made at the same time; read and try again.")
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(StaleDataError, handle_concurrent_write)
+    app.register_error_handler(IntegrityError, handle_concurrent_write)
     app.register_error_handler(Exception, handle_unexpected)

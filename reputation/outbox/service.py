@@ -29,3 +29,16 @@ def publish_event(event_type: str, data: dict[str, Any]) -> OutboxMessage:
     message = OutboxMessage(kind=EVENT, name=event_type, payload=data)
     db.session.add(message)
     return message
+
+
+def recompute_after_commit(contractor_id: object) -> OutboxMessage:
+    """Recompute a contractor's trust once the current transaction commits.
+
+    One job id per contractor: a burst of writes for one contractor asks for one recompute.
+    """
+    return enqueue_after_commit(
+        "trust",
+        "workers.jobs.recompute_contractor",
+        job_id=f"recompute-{contractor_id}",
+        contractor_id=str(contractor_id),
+    )

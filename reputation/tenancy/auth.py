@@ -151,6 +151,10 @@ evidence_writer = _guard(
     Principal.may_write_evidence,
     "Writing needs a recruiter, admin or owner, or an API key with the write scope.",
 )
+staff_recruiter = _guard(
+    lambda p: p.kind == "user" and p.has_role(EVIDENCE_WRITERS),
+    "Only the agency's staff (recruiters, admins, owners) do this, not an API key.",
+)
 agency_manager = _guard(
     lambda p: p.has_role(AGENCY_MANAGERS), "Only the agency's owners and admins may do this."
 )

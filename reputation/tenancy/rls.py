@@ -56,3 +56,38 @@ def append_only(table: str) -> list[str]:
         f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
         "FOR EACH ROW EXECUTE FUNCTION refuse_change()",
     ]
+
+
+GUARD_RECORDED_FACTS_FUNCTION = """
+CREATE OR REPLACE FUNCTION guard_recorded_facts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    open_status text := TG_ARGV[0];
+    mutable text[] := TG_ARGV[1:array_upper(TG_ARGV, 1)];
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        RAISE EXCEPTION '% is append-only: DELETE refused', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF (to_jsonb(NEW) - mutable) IS DISTINCT FROM (to_jsonb(OLD) - mutable) THEN
+        RAISE EXCEPTION '% keeps its recorded facts: UPDATE of them refused', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.status <> open_status THEN
+        RAISE EXCEPTION '% row % is %: its status is final', TG_TABLE_NAME, OLD.id, OLD.status
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
+
+def recorded_facts_only_grow(table: str, open_status: str, mutable: tuple[str, ...]) -> list[str]:
+    """Evidence: no DELETE; an UPDATE may only move the status (and its own columns) once,
+    away from `open_status`. Every other column is a recorded fact and never changes."""
+    arguments = ", ".join(f"'{name}'" for name in (open_status, *mutable))
+    return [
+        GUARD_RECORDED_FACTS_FUNCTION,
+        f"CREATE TRIGGER {table}_recorded_facts BEFORE UPDATE OR DELETE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION guard_recorded_facts({arguments})",
+    ]

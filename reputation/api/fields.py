@@ -1,0 +1,60 @@
+"""Fields that several schemas share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from reputation import clock
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+# A client's clock may run a little ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
+MAX_URLS = 20
+
+
+def not_in_the_future(value: datetime) -> None:
+    if value < EARLIEST:
+        raise ma.ValidationError("Must not be before 1970-01-01T00:00:00Z.")
+    if value > clock.now() + CLOCK_SKEW:
+        raise ma.ValidationError("Must not be in the future.")
+
+
+def occurred_at(**kwargs: Any) -> ma.fields.AwareDateTime:
+    """When something happened: ISO 8601 with a zone, not in the future, not before 1970."""
+    return ma.fields.AwareDateTime(
+        default_timezone=None,
+        validate=not_in_the_future,
+        metadata={"description": "ISO 8601 with a time zone; not in the future nor before 1970"},
+        **kwargs,
+    )
+
+
+def evidence_urls(**kwargs: Any) -> ma.fields.List:
+    return ma.fields.List(
+        ma.fields.Url(schemes={"http", "https"}, validate=validate.Length(max=2000)),
+        validate=validate.Length(max=MAX_URLS),
+        **kwargs,
+    )
+
+
+def one_of(choices: list[str] | tuple[str, ...], what: str, **kwargs: Any) -> ma.fields.String:
+    """A string among `choices`; the error lists them."""
+    listed = ", ".join(choices)
+    return ma.fields.String(
+        validate=validate.OneOf(choices, error=f"Unknown {what}: {{input}}. Allowed: {listed}."),
+        **kwargs,
+    )
+
+
+def text(max_length: int, **kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(validate=validate.Length(max=max_length), **kwargs)
+
+
+def required_text(max_length: int, **kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=max_length), **kwargs
+    )

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from reputation.api.fields import evidence_urls, occurred_at, one_of, required_text, text
+from reputation.api.pagination import PageArgs
+from reputation.conduct.models import STATUSES
+from reputation.evidence import SOURCES
+from reputation.trust.taxonomy import CONDUCT_KINDS, MAX_SEVERITY, MIN_SEVERITY, Valence
+
+KINDS = sorted(CONDUCT_KINDS)
+Severity = ma.fields.Integer(validate=validate.Range(min=MIN_SEVERITY, max=MAX_SEVERITY))
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.String()
+    contractor_id = ma.fields.String()
+    kind = ma.fields.String()
+    valence = ma.fields.String()
+    severity = ma.fields.Integer()
+    occurred_at = ma.fields.DateTime()
+    recorded_at = ma.fields.DateTime()
+    summary = ma.fields.String()
+    details = ma.fields.String()
+    evidence_urls = ma.fields.List(ma.fields.String())
+    source = ma.fields.String()
+    status = ma.fields.String()
+    supersedes_id = ma.fields.String(allow_none=True)
+    disputed = ma.fields.Boolean()
+    external_ref = ma.fields.String(allow_none=True)
+    recorded_by = ma.fields.String()
+    status_changed_at = ma.fields.DateTime(allow_none=True)
+    status_reason = ma.fields.String(allow_none=True)
+    status_changed_by = ma.fields.String(allow_none=True)
+
+
+class EventWithHistorySchema(EventSchema):
+    history = ma.fields.List(
+        ma.fields.Nested(EventSchema),
+        metadata={"description": "Every version of the event, the first recorded first"},
+    )
+
+
+class EventCreateSchema(ma.Schema):
+    kind = one_of(KINDS, "conduct kind", required=True)
+    severity = ma.fields.Integer(
+        validate=validate.Range(min=MIN_SEVERITY, max=MAX_SEVERITY),
+        metadata={"description": "1 (minor) to 5 (critical); defaults from the kind"},
+    )
+    occurred_at = occurred_at(required=True)
+    summary = required_text(500)
+    details = text(10_000, load_default="")
+    evidence_urls = evidence_urls(load_default=list)
+    source = one_of(SOURCES, "source", load_default="agency")
+    external_ref = text(100, load_default=None, allow_none=True)
+
+
+class EventAmendSchema(ma.Schema):
+    """The fields that change; the rest carry over from the version amended."""
+
+    kind = one_of(KINDS, "conduct kind")
+    severity = ma.fields.Integer(validate=validate.Range(min=MIN_SEVERITY, max=MAX_SEVERITY))
+    occurred_at = occurred_at()
+    summary = ma.fields.String(validate=validate.Length(min=1, max=500))
+    details = text(10_000)
+    evidence_urls = evidence_urls()
+    source = one_of(SOURCES, "source")
+    reason = text(2000, load_default=None, metadata={"description": "Why it was amended"})
+
+
+class RetractSchema(ma.Schema):
+    reason = required_text(2000)
+
+
+class EventQuerySchema(PageArgs):
+    kind = one_of(KINDS, "conduct kind")
+    valence = one_of([v.value for v in Valence], "valence")
+    status = one_of(STATUSES, "status")
+    occurred_from = ma.fields.AwareDateTime(default_timezone=None, data_key="from")
+    occurred_to = ma.fields.AwareDateTime(default_timezone=None, data_key="to")
+
+    @ma.validates_schema
+    def _period_in_order(self, data: dict[str, object], **kwargs: object) -> None:
+        start, end = data.get("occurred_from"), data.get("occurred_to")
+        if start is not None and end is not None and start > end:  # type: ignore[operator]
+            raise ma.ValidationError("from is after to.", "from")

@@ -1,0 +1,1 @@
+"""Contractors: the people an agency records evidence about."""

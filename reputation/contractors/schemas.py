@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from reputation.api.fields import one_of, required_text, text
+from reputation.api.pagination import PageArgs
+from reputation.contractors.models import STATUSES
+
+Tags = ma.fields.List(
+    ma.fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50)
+)
+
+
+class ContractorSchema(ma.Schema):
+    id = ma.fields.String(dump_only=True)
+    name = ma.fields.String(dump_only=True)
+    email = ma.fields.String(dump_only=True, allow_none=True)
+    external_ref = ma.fields.String(dump_only=True, allow_none=True)
+    tags = ma.fields.List(ma.fields.String(), dump_only=True)
+    status = ma.fields.String(dump_only=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+    updated_at = ma.fields.DateTime(dump_only=True)
+
+
+class ContractorCreateSchema(ma.Schema):
+    name = required_text(200)
+    email = ma.fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    external_ref = text(100, load_default=None, allow_none=True)
+    tags = ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=50)),
+        load_default=list,
+        validate=validate.Length(max=50),
+    )
+    status = one_of(STATUSES, "status", load_default="active")
+
+
+class ContractorUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
+    external_ref = text(100, allow_none=True)
+    tags = ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50)
+    )
+    status = one_of(STATUSES, "status")
+
+
+class ContractorQuerySchema(PageArgs):
+    q = text(200, metadata={"description": "Part of the name, email or external reference"})
+    email = text(254)
+    external_ref = text(100)
+    tag = text(50)
+    status = one_of(STATUSES, "status")

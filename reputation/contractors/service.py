@@ -1,0 +1,139 @@
+"""The rules of contractors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, exists, func, or_, select
+
+from reputation import clock
+from reputation.api.problems import ApiError
+from reputation.audit.service import record_audit
+from reputation.contractors.models import Contractor, ContractorTag
+from reputation.extensions import db
+from reputation.outbox.service import publish_event
+
+EDITABLE = ("name", "email", "external_ref", "status")
+
+
+def normalise_tags(tags: list[str]) -> list[str]:
+    return sorted({tag.strip().lower() for tag in tags if tag.strip()})
+
+
+def find_by_external_ref(external_ref: str) -> Contractor | None:
+    return db.session.scalar(select(Contractor).where(Contractor.external_ref == external_ref))
+
+
+def _check_external_ref_free(
+    external_ref: str | None, contractor: Contractor | None = None
+) -> None:
+    if external_ref is None:
+        return
+    holder = find_by_external_ref(external_ref)
+    if holder is not None and holder is not contractor:
+        raise ApiError(
+            409, f"Contractor {holder.id} already has this external_ref.", field="external_ref"
+        )
+
+
+def event_data(contractor: Contractor) -> dict[str, Any]:
+    return {
+        "id": str(contractor.id),
+        "name": contractor.name,
+        "email": contractor.email,
+        "external_ref": contractor.external_ref,
+        "tags": contractor.tags,
+        "status": contractor.status,
+    }
+
+
+def create_contractor(
+    name: str,
+    email: str | None = None,
+    external_ref: str | None = None,
+    tags: list[str] | None = None,
+    status: str = "active",
+) -> Contractor:
+    """A new contractor of the agency in scope; `contractor.created` goes out once committed."""
+    _check_external_ref_free(external_ref)
+    contractor = Contractor(
+        name=name,
+        email=email.lower() if email else None,
+        external_ref=external_ref,
+        status=status,
+        tag_rows=[ContractorTag(tag=tag) for tag in normalise_tags(tags or [])],
+    )
+    db.session.add(contractor)
+    db.session.flush()
+    record_audit("contractor.created", "contractor", contractor.id, {"name": name})
+    publish_event("contractor.created", event_data(contractor))
+    return contractor
+
+
+def update_contractor(
+    contractor: Contractor, changes: dict[str, Any], if_match: str | None = None
+) -> Contractor:
+    """Apply `changes`; with `if_match`, only if nobody changed the contractor since (else 412)."""
+    if if_match is not None and if_match not in ("*", contractor.etag):
+        raise ApiError(
+            412,
+            f"The contractor changed since you read it (now {contractor.etag}); read it again.",
+            field="If-Match",
+            location="headers",
+        )
+    if "external_ref" in changes:
+        _check_external_ref_free(changes["external_ref"], contractor)
+    if changes.get("email"):
+        changes["email"] = changes["email"].lower()
+    changed: dict[str, Any] = {}
+    for name in EDITABLE:
+        if name in changes and changes[name] != getattr(contractor, name):
+            changed[name] = [getattr(contractor, name), changes[name]]
+            setattr(contractor, name, changes[name])
+    if "tags" in changes and normalise_tags(changes["tags"]) != contractor.tags:
+        tags = normalise_tags(changes["tags"])
+        changed["tags"] = [contractor.tags, tags]
+        contractor.tag_rows = [ContractorTag(tag=tag) for tag in tags]
+        db.session.flush()
+    if changed:
+        # Touching the row makes the UPDATE that moves the version (the ETag), tags included.
+        contractor.updated_at = clock.now()
+        record_audit("contractor.updated", "contractor", contractor.id, changed)
+        db.session.flush()  # the version, and so the ETag, the commit will store
+    return contractor
+
+
+def search(
+    q: str | None = None,
+    email: str | None = None,
+    external_ref: str | None = None,
+    tag: str | None = None,
+    status: str | None = None,
+) -> Select[tuple[Contractor]]:
+    """The agency's contractors matching every filter given, by name."""
+    statement = select(Contractor).order_by(Contractor.name, Contractor.id)
+    if q:
+        literal = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{literal}%"
+        statement = statement.where(
+            or_(
+                func.lower(Contractor.name).like(pattern, escape="\\"),
+                func.lower(Contractor.email).like(pattern, escape="\\"),
+                func.lower(Contractor.external_ref).like(pattern, escape="\\"),
+            )
+        )
+    if email:
+        statement = statement.where(Contractor.email == email.lower())
+    if external_ref:
+        statement = statement.where(Contractor.external_ref == external_ref)
+    if status:
+        statement = statement.where(Contractor.status == status)
+    if tag:
+        statement = statement.where(
+            exists().where(
+                ContractorTag.agency_id == Contractor.agency_id,
+                ContractorTag.contractor_id == Contractor.id,
+                ContractorTag.tag == tag.strip().lower(),
+            )
+        )
+    return statement

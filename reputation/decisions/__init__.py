@@ -1,0 +1,1 @@
+"""Decisions: a person's call on a contractor, its reason, and the assessment they saw."""

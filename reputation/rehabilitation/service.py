@@ -1,0 +1,114 @@
+"""The rules of rehabilitation steps: what a step may address, and who verifies it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from reputation import clock
+from reputation.api.problems import ApiError, field_error
+from reputation.audit.service import record_audit
+from reputation.conduct.models import RETRACTED, ConductEvent
+from reputation.contractors.models import Contractor
+from reputation.evidence import recorder
+from reputation.extensions import db
+from reputation.outbox.service import publish_event, recompute_after_commit
+from reputation.rehabilitation.models import PENDING, RehabilitationStep
+from reputation.tenancy.auth import Principal
+from reputation.trust.taxonomy import Valence
+
+
+def step_data(step: RehabilitationStep) -> dict[str, Any]:
+    """A step as webhooks carry it."""
+    return {
+        "id": str(step.id),
+        "contractor_id": str(step.contractor_id),
+        "kind": step.kind,
+        "occurred_at": step.occurred_at.isoformat(),
+        "addresses_event_id": str(step.addresses_event_id) if step.addresses_event_id else None,
+        "unsolicited": step.unsolicited,
+        "status": step.status,
+    }
+
+
+def _check_addressed_event(
+    contractor: Contractor, event_id: uuid.UUID, facts: dict[str, Any]
+) -> None:
+    """A step addresses a negative, unretracted event of the same contractor that came before."""
+    event = db.session.scalar(select(ConductEvent).where(ConductEvent.id == event_id))
+    if event is None or event.contractor_id != contractor.id:
+        raise field_error("addresses_event_id", "No event with this id for this contractor.")
+    if event.valence != Valence.NEGATIVE:
+        raise field_error("addresses_event_id", "A step addresses a negative event only.")
+    if event.status == RETRACTED:
+        raise field_error("addresses_event_id", "This event was retracted.")
+    if event.occurred_at >= facts["occurred_at"]:
+        raise field_error(
+            "addresses_event_id", "A step addresses an event that occurred before the step."
+        )
+
+
+def record_step(contractor: Contractor, facts: dict[str, Any]) -> RehabilitationStep:
+    """Record a step, pending until the agency's staff verify or reject it."""
+    if facts.get("addresses_event_id") is not None:
+        _check_addressed_event(contractor, facts["addresses_event_id"], facts)
+    external_ref = facts.get("external_ref")
+    if external_ref is not None and find_by_external_ref(external_ref) is not None:
+        raise ApiError(409, "A step with this external_ref exists already.", field="external_ref")
+    step = RehabilitationStep(
+        contractor_id=contractor.id,
+        kind=facts["kind"],
+        occurred_at=facts["occurred_at"],
+        addresses_event_id=facts.get("addresses_event_id"),
+        unsolicited=facts.get("unsolicited", False),
+        description=facts.get("description", ""),
+        evidence_urls=facts.get("evidence_urls", []),
+        source=facts.get("source", "agency"),
+        external_ref=external_ref,
+        status=PENDING,
+        **recorder(),
+    )
+    db.session.add(step)
+    db.session.flush()
+    record_audit("rehabilitation.recorded", "rehabilitation_step", step.id, {"kind": step.kind})
+    publish_event("rehabilitation.recorded", step_data(step))
+    recompute_after_commit(contractor.id)
+    return step
+
+
+def verify_step(
+    step: RehabilitationStep, decision: str, note: str | None, by: Principal
+) -> RehabilitationStep:
+    """A staff member's verdict on a pending step, recorded with who and when; it is final."""
+    if step.status != PENDING:
+        raise ApiError(409, f"This step was {step.status} already, by {step.verified_by}.")
+    step.status = decision
+    step.verified_by = by.label
+    step.verified_by_id = by.id
+    step.verified_at = clock.now()
+    step.verification_note = note
+    db.session.flush()
+    record_audit(f"rehabilitation.{decision}", "rehabilitation_step", step.id, {"note": note or ""})
+    publish_event("rehabilitation.verified", step_data(step))
+    recompute_after_commit(step.contractor_id)
+    return step
+
+
+def find_by_external_ref(external_ref: str) -> RehabilitationStep | None:
+    return db.session.scalar(
+        select(RehabilitationStep).where(RehabilitationStep.external_ref == external_ref)
+    )
+
+
+def search(contractor: Contractor, **filters: Any) -> Select[tuple[RehabilitationStep]]:
+    statement = (
+        select(RehabilitationStep)
+        .where(RehabilitationStep.contractor_id == contractor.id)
+        .order_by(RehabilitationStep.occurred_at.desc(), RehabilitationStep.id.desc())
+    )
+    for name in ("kind", "status"):
+        if filters.get(name):
+            statement = statement.where(getattr(RehabilitationStep, name) == filters[name])
+    return statement
