@@ -64,6 +64,10 @@ class Config:
     RATELIMIT_DEFAULT = "1200 per minute"
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_HEADERS_ENABLED = True
+    # With Redis down, limits are kept in memory rather than failing every request: writes must
+    # still be accepted (the outbox holds their jobs until Redis is back).
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_KEY_PREFIX = "reputation-limits"
 
     # Argon2id parameters (argon2-cffi's defaults, RFC 9106's second recommendation).
@@ -80,6 +84,8 @@ class Config:
         self.RATELIMIT_STORAGE_URI = limits_storage_uri(self.REDIS_URL)
         self.SECRET_KEY = env.get("SECRET_KEY") or getattr(type(self), "SECRET_KEY", None)
         self.WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1"
+        # Behind a load balancer, how many proxies' X-Forwarded-* headers to trust (ProxyFix).
+        self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
         if self.ENV in ("development", "test"):
             self.SESSION_COOKIE_SECURE = False
 

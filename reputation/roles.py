@@ -42,3 +42,11 @@ def may_grant(granter: Role, role: Role) -> bool:
     if granter is Role.OWNER:
         return True
     return granter is Role.ADMIN and role is not Role.OWNER
+
+
+def may_manage(manager: Role, staff: Role) -> bool:
+    """Who may change another's role, password or access: owners anyone; admins only the
+    recruiters and viewers, so no admin can take over an owner or a fellow admin."""
+    if manager is Role.OWNER:
+        return True
+    return manager is Role.ADMIN and staff in (Role.RECRUITER, Role.VIEWER)

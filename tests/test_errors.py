@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from sqlalchemy import func, select
 
@@ -10,7 +13,7 @@ from reputation.audit.models import AuditEntry
 from reputation.config import TestConfig
 from reputation.extensions import db
 from reputation.tenancy.models import ApiKey
-from tests.conftest import login
+from tests.conftest import login, repo_root
 from tests.factories import PASSWORD
 
 
@@ -149,3 +152,44 @@ def test_text_with_a_nul_character_is_422_naming_the_field(app, owner):
     assert_problem(owner.post("api-keys", {"name": "a\x00b", "scopes": ["read"]}), 422, "name")
     assert_problem(owner.get("audit?action=x%00y"), 422, "action")
     assert_nothing_written(app, before)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["since=0001-01-01T00:00:00%2B05:00", "until=9999-12-31T23:59:59-05:00"],
+)
+def test_times_at_the_edge_of_the_calendar_are_422(owner, query):
+    assert_problem(owner.get(f"audit?{query}"), 422)
+
+
+def test_query_string_that_is_not_utf8_is_not_a_500(owner):
+    response = owner.post(
+        "api-keys?x=%ff",
+        {"name": "ats", "scopes": ["read"]},
+        headers={"Idempotency-Key": "k1"},
+    )
+    assert response.status_code == 201
+
+
+REDIS_DOWN_SCRIPT = """
+import sys
+from wsgi import app
+client = app.test_client()
+auth = {"Authorization": "Bearer " + sys.argv[1]}
+me = client.get("/api/v1/auth/me", headers=auth)
+made = client.post("/api/v1/contractors", json={"name": "Written while Redis is down"}, headers=auth)
+print(me.status_code, made.status_code)
+"""
+
+
+def test_with_redis_down_requests_are_still_served_and_writes_accepted(tenants, service_env):
+    env = {**service_env, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = subprocess.run(
+        [sys.executable, "-c", REDIS_DOWN_SCRIPT, tenants[0].write_key],
+        cwd=repo_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["200", "201"], result.stderr[-2000:]

@@ -18,13 +18,13 @@ def test_readyz_checks_database_and_redis(client):
     assert response.json["checks"] == {"database": "ok", "redis": "ok"}
 
 
-def test_readyz_is_503_naming_redis_when_it_is_down(database_url):
+def test_readyz_is_503_naming_redis_when_it_is_down(database_url, redis_url):
     app = create_app(
         TestConfig,
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
             "REDIS_URL": "redis://127.0.0.1:1/0",
-            "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_STORAGE_URI": redis_url,  # the limiter is one per process
         },
     )
     response = app.test_client().get("/readyz")

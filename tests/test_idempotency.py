@@ -6,9 +6,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
+from reputation.api.idempotency import IdempotencyRecord
 from reputation.extensions import db
 from reputation.tenancy.models import ApiKey
-from reputation.tenancy.scope import agency_scope
+from reputation.tenancy.scope import agency_scope, system_scope
 from tests.conftest import Api, login
 from tests.factories import PASSWORD
 
@@ -28,9 +29,14 @@ def test_retry_with_same_key_returns_the_same_key_once(app, tenants):
     first = owner.post("api-keys", BODY, headers=headers)
     again = owner.post("api-keys", BODY, headers=headers)
     assert first.status_code == again.status_code == 201
-    assert again.json == first.json  # the same secret: the client can still store it
     assert again.headers["Idempotent-Replayed"] == "true"
+    # The same key, but its secret is shown once only: it is not kept for replays.
+    assert again.json == {**first.json, "key": None}
+    assert again.headers["Idempotent-Redacted"] == "key"
     assert keys_named(app, tenants[0], "ats sync") == 1
+    with app.app_context(), system_scope():
+        stored = db.session.scalars(select(IdempotencyRecord.body)).all()
+    assert stored and not any(first.json["key"] in body for body in stored)
 
 
 def test_same_key_with_another_body_is_409(app, tenants):
@@ -82,5 +88,33 @@ def test_concurrent_retries_create_one_key_and_get_one_answer(app, tenants):
     with ThreadPoolExecutor(max_workers=6) as pool:
         responses = list(pool.map(send, range(6)))
     assert {r.status_code for r in responses} == {201}
-    assert len({r.json["key"] for r in responses}) == 1
+    assert len({r.json["id"] for r in responses}) == 1
     assert keys_named(app, tenants[0], "ats sync") == 1
+
+
+def test_concurrent_retries_whose_twin_conflicts_in_the_view_get_the_twins_answer(app, tenants):
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    cookie = owner.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    body = {"email": "new@acme.test", "role": "viewer", "password": "a long password!"}
+
+    def send(_: int):
+        client = app.test_client()
+        client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
+        return Api(client).post("users", body, headers={"Idempotency-Key": "raced-user"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(send, range(4)))
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json["id"] for r in responses}) == 1
+
+
+def test_a_replay_does_not_outlive_a_change_of_rights(app, tenants):
+    acme, _ = tenants
+    admin = login(app, "acme", "admin@acme.test", PASSWORD)
+    headers = {"Idempotency-Key": "before-demotion"}
+    assert admin.post("api-keys", BODY, headers=headers).status_code == 201
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    assert owner.patch(f"users/{acme.users['admin']}", {"role": "viewer"}).status_code == 200
+    again = admin.post("api-keys", BODY, headers=headers)
+    assert again.status_code == 409
+    assert "Idempotent-Replayed" not in again.headers

@@ -21,7 +21,7 @@ from reputation.outbox.models import OutboxMessage
 from reputation.outbox.service import enqueue_after_commit, publish_event
 from reputation.tenancy.scope import agency_scope, system_scope
 from tests.conftest import repo_root
-from workers.relay import relay_once
+from workers.relay import MAX_ATTEMPTS, relay_once
 
 
 def record_job(app, tenant, note: str, commit: bool = True) -> None:
@@ -80,7 +80,7 @@ def test_jobs_committed_while_redis_is_down_are_relayed_when_it_is_back(
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
             "REDIS_URL": "redis://127.0.0.1:1/0",  # nothing listens there
-            "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_STORAGE_URI": redis_url,  # the limiter is one per process
         },
     )
     record_job(app, tenants[0], "during the outage")
@@ -125,3 +125,40 @@ def test_worker_process_runs_a_committed_job_in_its_agencys_scope(app, tenants, 
         except subprocess.TimeoutExpired:
             workers.kill()
     assert workers.returncode == 0, workers.stderr.read().decode()[-2000:]
+
+
+def test_a_job_cannot_name_another_agency(app, tenants):
+    with app.app_context(), agency_scope(tenants[0].agency_id):
+        with pytest.raises(ValueError, match="agency"):
+            enqueue_after_commit("trust", "tests.jobs.note_job_ran", agency_id="elsewhere")
+        with pytest.raises(ValueError, match="job ids"):
+            enqueue_after_commit("trust", "tests.jobs.note_job_ran", job_id="bad:id", note="x")
+
+
+def test_a_message_rq_refuses_is_set_aside_and_does_not_block_the_others(app, tenants, redis_url):
+    acme, _ = tenants
+    with app.app_context(), agency_scope(acme.agency_id):
+        # Written past the helper's checks, as a bug or an old row might be.
+        db.session.add(
+            OutboxMessage(kind="job", queue="trust", name="tests.jobs.note_job_ran",
+                          payload={"note": "poison"}, job_id="not:allowed")
+        )  # fmt: skip
+        db.session.commit()
+    record_job(app, acme, "healthy")
+    assert relay_once(app) == 1
+    assert Queue("trust", connection=Redis.from_url(redis_url)).count == 1
+    with app.app_context(), system_scope():
+        poison = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.job_id == "not:allowed")
+        )
+        assert (poison.relayed_at, poison.attempts) == (None, 1)
+        assert poison.last_error
+        db.session.rollback()
+    for _ in range(7):
+        relay_once(app)
+    with app.app_context(), system_scope():
+        attempts = db.session.scalar(
+            select(OutboxMessage.attempts).where(OutboxMessage.job_id == "not:allowed")
+        )
+        db.session.rollback()
+    assert attempts == MAX_ATTEMPTS  # set aside after five refusals, not retried for ever

@@ -58,10 +58,15 @@ def test_deactivated_staff_cannot_log_in(app, tenants, client):
     assert response.status_code == 401
 
 
-def test_logout_ends_the_session(app, tenants):
+def test_logout_ends_the_session_even_for_a_copied_cookie(app, tenants):
     staff = login(app, "acme", "viewer@acme.test", PASSWORD)
+    name = app.config["SESSION_COOKIE_NAME"]
+    copied = staff.client.get_cookie(name).value
     assert staff.post("auth/logout").status_code == 204
     assert staff.get("auth/me").status_code == 401
+    thief = app.test_client()
+    thief.set_cookie(name, copied)
+    assert thief.get("/api/v1/auth/me").status_code == 401
 
 
 def test_staff_cannot_change_their_own_role(app, tenants):
@@ -87,3 +92,29 @@ def test_staff_change_their_own_password_and_other_sessions_end(app, tenants):
     assert laptop.get("auth/me").status_code == 200
     assert phone.get("auth/me").status_code == 401
     assert login(app, "acme", "recruiter@acme.test", NEW_PASSWORD).get("auth/me").status_code == 200
+
+
+def test_admin_cannot_take_over_an_owner_or_another_admin(app, tenants):
+    acme, _ = tenants
+    admin = login(app, "acme", "admin@acme.test", PASSWORD)
+    for target in ("owner",):
+        taken = admin.patch(f"users/{acme.users[target]}", {"password": NEW_PASSWORD})
+        assert taken.status_code == 403
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    second_admin = owner.post(
+        "users", {"email": "admin2@acme.test", "role": "admin", "password": PASSWORD}
+    ).json
+    assert admin.patch(f"users/{second_admin['id']}", {"password": NEW_PASSWORD}).status_code == 403
+    assert admin.patch(f"users/{second_admin['id']}", {"active": False}).status_code == 403
+    # The owner's password still works; the admin still manages recruiters.
+    assert login(app, "acme", "owner@acme.test", PASSWORD).get("auth/me").status_code == 200
+    reset = admin.patch(f"users/{acme.users['recruiter']}", {"password": NEW_PASSWORD})
+    assert reset.status_code == 200
+
+
+def test_own_password_changes_only_with_the_current_one(app, tenants):
+    acme, _ = tenants
+    owner = login(app, "acme", "owner@acme.test", PASSWORD)
+    response = owner.patch(f"users/{acme.users['owner']}", {"password": NEW_PASSWORD})
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == "password"

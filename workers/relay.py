@@ -27,14 +27,25 @@ log = logging.getLogger(__name__)
 # A job that raises is tried again after these pauses (seconds), then left in RQ's failed registry.
 RETRY = Retry(max=4, interval=[5, 30, 120, 600])
 HOUSEKEEPING_EVERY = 600.0
+MAX_ATTEMPTS = 5
+# RQ's default of 180 s suits one contractor's recompute, not a 100,000-row import.
+JOB_TIMEOUTS = {"trust": 300, "webhooks": 60, "bulk": 3 * 3600}
 
 
 def relay_once(app: Flask, batch: int = 500) -> int:
-    """Move up to `batch` pending outbox jobs to RQ. Returns how many were moved."""
+    """Move up to `batch` pending outbox jobs to RQ. Returns how many were moved.
+
+    A message RQ will not take is set aside with its error after MAX_ATTEMPTS passes, so one bad
+    row never holds up the others.
+    """
     with app.app_context(), system_scope():
         statement = (
             select(OutboxMessage)
-            .where(OutboxMessage.relayed_at.is_(None), OutboxMessage.kind == JOB)
+            .where(
+                OutboxMessage.relayed_at.is_(None),
+                OutboxMessage.kind == JOB,
+                OutboxMessage.attempts < MAX_ATTEMPTS,
+            )
             .order_by(OutboxMessage.created_at)
             .limit(batch)
         )
@@ -44,24 +55,49 @@ def relay_once(app: Flask, batch: int = 500) -> int:
             messages = db.session.scalars(statement).all()
             if not messages:
                 return 0
+            accepted, refused = [], []
+            job_ids: set[str] = set()
             with redis_connection().pipeline() as pipeline:
                 for message in messages:
-                    queue(message.queue or "bulk").enqueue_call(
-                        func=message.name,
-                        kwargs={"agency_id": str(message.agency_id), **message.payload},
-                        job_id=message.job_id or f"outbox-{message.id}",
-                        retry=RETRY,
-                        pipeline=pipeline,
-                    )
+                    # A job's agency comes from its row, whatever its payload says.
+                    job_id = _job_id(message)
+                    if job_id in job_ids:
+                        accepted.append(message)  # the same job, already in this batch
+                        continue
+                    try:
+                        queue(message.queue or "bulk").enqueue_call(
+                            func=message.name,
+                            kwargs={**message.payload, "agency_id": str(message.agency_id)},
+                            job_id=job_id,
+                            retry=RETRY,
+                            timeout=JOB_TIMEOUTS.get(message.queue or "bulk"),
+                            pipeline=pipeline,
+                        )
+                    except Exception as error:
+                        refused.append((message, error))
+                        continue
+                    job_ids.add(job_id)
+                    accepted.append(message)
                 pipeline.execute()
             relayed_at = clock.now()
-            for message in messages:
+            for message in accepted:
                 message.relayed_at = relayed_at
                 message.attempts += 1
+            for message, error in refused:
+                message.attempts += 1
+                message.last_error = f"{type(error).__name__}: {error}"[:1000]
+                log.error("outbox message %s refused by RQ: %s", message.id, error)
             db.session.commit()
-            return len(messages)
+            return len(accepted)
         finally:
             db.session.rollback()
+
+
+def _job_id(message: OutboxMessage) -> str:
+    # Job ids live in one Redis for every agency: an agency's own ids are prefixed with it.
+    if message.job_id:
+        return f"{message.agency_id}-{message.job_id}"
+    return f"outbox-{message.id}"
 
 
 def housekeeping(app: Flask) -> None:

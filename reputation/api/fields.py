@@ -16,6 +16,20 @@ CLOCK_SKEW = timedelta(minutes=5)
 MAX_URLS = 20
 
 
+class Timestamp(ma.fields.AwareDateTime):
+    """An ISO 8601 time with a zone, given back in UTC; times UTC cannot hold are refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(default_timezone=None, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as error:
+            raise ma.ValidationError("Not a time that can be expressed in UTC.") from error
+
+
 def not_in_the_future(value: datetime) -> None:
     if value < EARLIEST:
         raise ma.ValidationError("Must not be before 1970-01-01T00:00:00Z.")
@@ -25,8 +39,7 @@ def not_in_the_future(value: datetime) -> None:
 
 def occurred_at(**kwargs: Any) -> ma.fields.AwareDateTime:
     """When something happened: ISO 8601 with a zone, not in the future, not before 1970."""
-    return ma.fields.AwareDateTime(
-        default_timezone=None,
+    return Timestamp(
         validate=not_in_the_future,
         metadata={"description": "ISO 8601 with a time zone; not in the future nor before 1970"},
         **kwargs,

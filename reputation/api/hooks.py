@@ -43,8 +43,8 @@ def _commit_unit_of_work(response: Response) -> Response:
     if response.status_code >= 400:
         db.session.rollback()
         return response
-    idempotency.remember(response)
     try:
+        idempotency.remember(response)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -10,6 +10,8 @@ stored, since a failed request wrote nothing and may simply be sent again.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 from datetime import datetime, timedelta
 
 from flask import Response, current_app, g, request
@@ -40,11 +42,26 @@ class IdempotencyRecord(TenantScoped, db.Model):
 
 
 def _fingerprint() -> str:
-    digest = hashlib.sha256()
-    for part in (request.method, request.path, request.query_string.decode()):
-        digest.update(part.encode() + b"\0")
+    """What makes two requests the same: credentials' authority, method, path, query and body.
+
+    Keyed with SECRET_KEY, so a stored fingerprint says nothing about a body (which may hold a
+    password) to someone who reads the database. The principal's role and scopes are part of it:
+    a replay never outlives a change of what the caller may do.
+    """
+    principal = g.principal
+    digest = hmac.new(current_app.config["SECRET_KEY"].encode(), digestmod=hashlib.sha256)
+    authority = f"{principal.role}|{','.join(sorted(principal.scopes))}"
+    for part in (authority.encode(), request.method.encode(), request.path.encode()):
+        digest.update(part + b"\0")
+    digest.update(request.query_string + b"\0")
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()
+
+
+def redact_on_replay(*fields: str) -> None:
+    """Keep these response fields (a secret shown once) out of the stored copy; a replay shows
+    them as null and says so in `Idempotent-Redacted`."""
+    g.idempotency_redact = fields
 
 
 def _lookup(principal: str, key: str) -> IdempotencyRecord | None:
@@ -66,8 +83,8 @@ def _replay(record: IdempotencyRecord) -> Response:
 def _conflict() -> Response:
     return problem(
         409,
-        f"This {HEADER} was already used with another request body or path; "
-        "use a new key for a new request.",
+        f"This {HEADER} was already used with another request (body, path or the credentials' "
+        "rights); use a new key for a new request.",
         title="Idempotency key reused",
     )
 
@@ -100,6 +117,16 @@ def remember(response: Response) -> None:
         return
     principal, key, fingerprint = pending
     now = clock.now()
+    body = response.get_data(as_text=True)
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if name in ("Content-Type", "Location", "ETag")
+    }
+    redacted = g.pop("idempotency_redact", ())
+    if redacted:
+        body = json.dumps({**json.loads(body), **dict.fromkeys(redacted)})
+        headers["Idempotent-Redacted"] = ", ".join(redacted)
     # An expired record of the same key gives way to the new one; a live one, committed by a
     # concurrent twin since our look-up, stays and makes this commit fail on the primary key.
     db.session.execute(
@@ -115,12 +142,8 @@ def remember(response: Response) -> None:
             key=key,
             fingerprint=fingerprint,
             status_code=response.status_code,
-            body=response.get_data(as_text=True),
-            headers={
-                name: value
-                for name, value in response.headers.items()
-                if name in ("Content-Type", "Location", "ETag")
-            },
+            body=body,
+            headers=headers,
             expires_at=now + timedelta(seconds=current_app.config["IDEMPOTENCY_TTL_SECONDS"]),
         )
     )

@@ -122,7 +122,13 @@ def handle_unexpected(error: Exception) -> Response:
 
 
 def handle_concurrent_write(error: Exception) -> Response:
+    from reputation.api import idempotency
+
     db.session.rollback()
+    # A retry that raced its twin with the same Idempotency-Key gets the twin's answer.
+    replay = idempotency.answer_for_lost_race()
+    if replay is not None:
+        return replay
     if isinstance(error, StaleDataError):
         return problem(412, "Someone changed this at the same time; read it again and retry.")
     return problem(409, "This conflicts with a change made at the same time; read and try again.")

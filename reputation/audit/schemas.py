@@ -5,6 +5,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from reputation.api.fields import Timestamp
 from reputation.api.pagination import PageArgs
 
 
@@ -26,8 +27,8 @@ class AuditQuerySchema(PageArgs):
     object_type = ma.fields.String(validate=validate.Length(max=50))
     object_id = ma.fields.String(validate=validate.Length(max=64))
     actor_id = ma.fields.String(validate=validate.Length(max=64))
-    since = ma.fields.AwareDateTime(default_timezone=None)
-    until = ma.fields.AwareDateTime(default_timezone=None)
+    since = Timestamp()
+    until = Timestamp()
 
     @ma.validates_schema
     def _period_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:

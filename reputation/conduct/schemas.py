@@ -3,7 +3,14 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from reputation.api.fields import evidence_urls, occurred_at, one_of, required_text, text
+from reputation.api.fields import (
+    Timestamp,
+    evidence_urls,
+    occurred_at,
+    one_of,
+    required_text,
+    text,
+)
 from reputation.api.pagination import PageArgs
 from reputation.conduct.models import STATUSES
 from reputation.evidence import SOURCES
@@ -77,8 +84,8 @@ class EventQuerySchema(PageArgs):
     kind = one_of(KINDS, "conduct kind")
     valence = one_of([v.value for v in Valence], "valence")
     status = one_of(STATUSES, "status")
-    occurred_from = ma.fields.AwareDateTime(default_timezone=None, data_key="from")
-    occurred_to = ma.fields.AwareDateTime(default_timezone=None, data_key="to")
+    occurred_from = Timestamp(data_key="from")
+    occurred_to = Timestamp(data_key="to")
 
     @ma.validates_schema
     def _period_in_order(self, data: dict[str, object], **kwargs: object) -> None:

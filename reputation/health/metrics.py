@@ -68,8 +68,16 @@ class QueueDepths(Collector):
         yield backlog
 
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _endpoint() -> str:
     return request.url_rule.rule if request.url_rule else "unmatched"
+
+
+def _method() -> str:
+    # Labels a client can choose would let it grow the metrics without bound.
+    return request.method if request.method in KNOWN_METHODS else "other"
 
 
 def init_app(app: Flask) -> None:
@@ -90,7 +98,7 @@ def init_app(app: Flask) -> None:
     def _count(response: Response) -> Response:
         started = g.get("request_started")
         if started is not None:
-            labels = (_endpoint(), request.method, str(response.status_code))
+            labels = (_endpoint(), _method(), str(response.status_code))
             LATENCY.labels(*labels).observe(time.perf_counter() - started)
             REQUESTS.labels(*labels).inc()
         return response

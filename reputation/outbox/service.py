@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from reputation.extensions import db
 from reputation.outbox.models import EVENT, JOB, OutboxMessage
 
 QUEUES = ("trust", "webhooks", "bulk")
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 def enqueue_after_commit(
@@ -19,6 +21,10 @@ def enqueue_after_commit(
     """
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}; queues are {', '.join(QUEUES)}")
+    if "agency_id" in kwargs:
+        raise ValueError("a job's agency is the agency in scope; it is not an argument")
+    if job_id is not None and not JOB_ID.fullmatch(job_id):
+        raise ValueError(f"job ids are 1 to 100 of [A-Za-z0-9_-] (RQ's rule), not {job_id!r}")
     message = OutboxMessage(kind=JOB, queue=queue, name=function, payload=kwargs, job_id=job_id)
     db.session.add(message)
     return message

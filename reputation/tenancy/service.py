@@ -15,7 +15,7 @@ from reputation import clock
 from reputation.api.problems import ApiError, field_error
 from reputation.audit.service import record_audit
 from reputation.extensions import db
-from reputation.roles import Role, may_grant, normalise_scopes
+from reputation.roles import Role, may_grant, may_manage, normalise_scopes
 from reputation.tenancy.auth import Principal, hash_api_key
 from reputation.tenancy.models import Agency, ApiKey, User
 from reputation.tenancy.scope import agency_scope, enter_agency
@@ -96,36 +96,47 @@ def update_user(
     active: bool | None = None,
     password: str | None = None,
 ) -> User:
-    """Change a staff member. A new password ends every session of theirs."""
+    """Change a staff member. A new password, or the loss of access, ends their sessions.
+
+    Owners manage anyone; admins manage recruiters and viewers (roles.may_manage). Nobody changes
+    their own role or access, and one's own password changes only with the current one
+    (`change_own_password`).
+    """
+    if user.id == by.id and (role is not None or active is not None or password is not None):
+        field = "role" if role is not None else "active" if active is not None else "password"
+        raise field_error(
+            field, "Change your own password at /auth/password; not your role or access."
+        )
+    if (role is not None or active is not None or password is not None) and (
+        by.role is None or not may_manage(by.role, Role(user.role))
+    ):
+        raise ApiError(
+            403, f"A {by.role} may not change an {user.role}'s role, access or password."
+        )
     changes: dict[str, object] = {}
     if role is not None and role != user.role:
-        if (
-            by.role is None
-            or not may_grant(by.role, Role(role))
-            or (user.role == Role.OWNER and by.role != Role.OWNER)
-        ):
-            raise ApiError(403, "Only owners change who is an owner.")
-        if user.id == by.id:
-            raise field_error("role", "Staff cannot change their own role.")
+        if not may_grant(by.role, Role(role)):  # type: ignore[arg-type]
+            raise ApiError(403, "Only owners make owners.")
         changes["role"] = [str(user.role), str(role)]
         user.role = Role(role)
     if name is not None and name != user.name:
         changes["name"] = [user.name, name]
         user.name = name
     if active is not None and active != user.active:
-        if user.id == by.id:
-            raise field_error("active", "Staff cannot deactivate themselves.")
-        if user.role == Role.OWNER and by.role != Role.OWNER:
-            raise ApiError(403, "Only owners deactivate an owner.")
         changes["active"] = [user.active, active]
         user.active = active
         user.session_token = _new_session_token()
     if password is not None:
         set_password(user, password)
-        changes["password"] = "changed"
+        changes["password"] = "reset"
     if changes:
         record_audit("user.updated", "user", user.id, changes)
     return user
+
+
+def end_sessions(user: User) -> None:
+    """Every session of this staff member stops working."""
+    user.session_token = _new_session_token()
 
 
 def set_password(user: User, password: str) -> None:
@@ -158,7 +169,7 @@ def authenticate(agency_slug: str, email: str, password: str) -> User | None:
     if user is None:
         # Spend the same time as a real check, so timing does not reveal who exists.
         hasher.hash(password)
-    elif user.active and _verifies(hasher, user.password_hash, password):
+    elif _verifies(hasher, user.password_hash, password) and user.active:
         if hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hasher.hash(password)
         user.last_login_at = clock.now()

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_login import login_user, logout_user
 from sqlalchemy import select
 
+from reputation.api import idempotency
 from reputation.api.blueprint import Blueprint
 from reputation.api.pagination import PageArgs, page_schema, paginate
 from reputation.api.problems import ApiError
@@ -41,8 +42,16 @@ def _login_limit() -> str:
     return str(current_app.config["RATELIMIT_LOGIN"])
 
 
+def _login_account() -> str:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return "login-account:none"
+    return f"login-account:{str(body.get('agency'))[:63]}:{str(body.get('email'))[:254].lower()}"
+
+
 @auth.route("/login", methods=["POST"])
 @limiter.limit(_login_limit, key_func=lambda: f"login:{request.remote_addr}")
+@limiter.limit(_login_limit, key_func=_login_account)
 @auth.arguments(LoginSchema)
 @auth.response(200, PrincipalSchema)
 def login(credentials: dict[str, str]) -> Any:
@@ -61,7 +70,14 @@ def login(credentials: dict[str, str]) -> Any:
 @auth.route("/logout", methods=["POST"])
 @auth.response(204)
 def logout() -> None:
-    """End this staff session."""
+    """End the staff member's sessions.
+
+    The session lives in a signed cookie, so ending it server-side means changing the token it
+    carries: a copy of the cookie taken before logout stops working too, on every device.
+    """
+    principal = g.get("principal")
+    if principal is not None and principal.kind == "user":
+        service.end_sessions(get_or_404(User, principal.id, "staff member"))
     logout_user()
 
 
@@ -145,6 +161,7 @@ class ApiKeys(MethodView):
     def post(self, body: dict[str, Any]) -> Any:
         """Create a key. Its secret is in this response only: store it now."""
         issued = service.create_api_key(body["name"], body["scopes"], current_principal())
+        idempotency.redact_on_replay("key")
         shown = {name: getattr(issued.key, name) for name in ApiKeySchema().fields}
         return {**shown, "key": issued.secret}
 
