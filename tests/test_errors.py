@@ -177,7 +177,7 @@ from wsgi import app
 client = app.test_client()
 auth = {"Authorization": "Bearer " + sys.argv[1]}
 me = client.get("/api/v1/auth/me", headers=auth)
-made = client.post("/api/v1/contractors", json={"name": "Written while Redis is down"}, headers=auth)
+made = client.post("/api/v1/contractors", json={"name": "Written offline"}, headers=auth)
 print(me.status_code, made.status_code)
 """
 
