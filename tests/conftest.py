@@ -12,6 +12,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,14 @@ IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 APP_ROLE = "reputation_app"
+OWNER_ROLE = "reputation_owner"
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    app: str
+    owner: str  # runs the migrations
+    admin: str | None  # a superuser, to empty the tables between tests
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -69,9 +78,10 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_urls(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUrls]:
     if backend == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'reputation.db'}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'reputation.db'}"
+        yield DatabaseUrls(app=url, owner=url, admin=None)
         return
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
@@ -79,15 +89,33 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         unavailable(f"PostgreSQL at {PG_ADMIN}", error)
     name = f"reputation_test_{secrets.token_hex(4)}"
     with admin:
-        exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [APP_ROLE]).fetchone()
-        if not exists:
-            admin.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS")
-        admin.execute(f"CREATE DATABASE {name} OWNER {APP_ROLE}")
-        host = admin.info.host
-        port = admin.info.port
-    yield f"postgresql+psycopg://{APP_ROLE}@{host}:{port}/{name}"
+        for role in (OWNER_ROLE, APP_ROLE):
+            if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+                admin.execute(f"CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS")
+        admin.execute(f"CREATE DATABASE {name} OWNER {OWNER_ROLE}")
+        host, port = admin.info.host, admin.info.port
+    base = f"postgresql+psycopg://{{role}}@{host}:{port}/{name}"
+    with psycopg.connect(
+        base.format(role=OWNER_ROLE).replace("+psycopg", ""), autocommit=True
+    ) as owner:
+        # As production should: the owner runs migrations, the service only reads and writes.
+        owner.execute(
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE}"
+        )
+        owner.execute(f"GRANT USAGE ON SCHEMA public TO {APP_ROLE}")
+    admin_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    yield DatabaseUrls(
+        app=base.format(role=APP_ROLE), owner=base.format(role=OWNER_ROLE), admin=admin_url
+    )
     with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def database_url(database_urls: DatabaseUrls) -> str:
+    """What the service connects with: on PostgreSQL an ordinary role with DML rights only."""
+    return database_urls.app
 
 
 @pytest.fixture(scope="session")
@@ -102,9 +130,8 @@ def service_env(database_url: str, redis_url: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="session")
-def app(database_url: str, redis_url: str) -> Iterator[Flask]:
-    app = create_app(
+def make_app(database_url: str, redis_url: str) -> Flask:
+    return create_app(
         TestConfig,
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
@@ -112,22 +139,35 @@ def app(database_url: str, redis_url: str) -> Iterator[Flask]:
             "RATELIMIT_STORAGE_URI": redis_url,
         },
     )
-    with app.app_context():
+
+
+@pytest.fixture(scope="session")
+def app(database_urls: DatabaseUrls, redis_url: str) -> Iterator[Flask]:
+    migrator = make_app(database_urls.owner, redis_url)
+    with migrator.app_context():
         upgrade()
+        db.engine.dispose()
+    app = make_app(database_urls.app, redis_url)
+    app.config["ADMIN_DATABASE_URL"] = database_urls.admin
     yield app
     with app.app_context():
         db.engine.dispose()
 
 
 def empty_everything(app: Flask) -> None:
-    with app.app_context():
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-        if db.engine.dialect.name == "postgresql":
-            db.session.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        else:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    admin_url = app.config["ADMIN_DATABASE_URL"]
+    if admin_url:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            # Only a superuser, with triggers off, may empty the append-only tables.
+            admin.execute("SET session_replication_role = replica")
+            admin.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+    else:
+        with app.app_context():
             for table in tables:
                 db.session.execute(text(f"DELETE FROM {table}"))
-        db.session.commit()
+            db.session.commit()
+    with app.app_context():
         redis.Redis.from_url(app.config["REDIS_URL"]).flushdb()
         limiter.reset()
 

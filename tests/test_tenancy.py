@@ -222,3 +222,24 @@ def test_audit_log_is_append_only_in_the_database(app, tenants, database_url):
         connection.execute("SELECT set_config('app.agency_id', %s, false)", [str(acme.agency_id)])
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             connection.execute("DELETE FROM audit_entries")
+
+
+@pytest.mark.postgresql_only
+def test_the_service_role_cannot_lift_the_policies_and_nobody_truncates_evidence(
+    app, tenants, database_urls
+):
+    with psycopg.connect(database_urls.app.replace("+psycopg", "")) as service_role:
+        for statement in (
+            "ALTER TABLE users NO FORCE ROW LEVEL SECURITY",
+            "DROP POLICY agency_isolation ON conduct_events",
+            "ALTER TABLE audit_entries DISABLE TRIGGER ALL",
+            "TRUNCATE audit_entries",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                service_role.execute(statement)
+            service_role.rollback()
+    with psycopg.connect(database_urls.owner.replace("+psycopg", "")) as owner:
+        for table in ("audit_entries", "conduct_events", "rehabilitation_steps", "decisions"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                owner.execute(f"TRUNCATE {table} CASCADE")
+            owner.rollback()

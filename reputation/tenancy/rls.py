@@ -91,3 +91,12 @@ def recorded_facts_only_grow(table: str, open_status: str, mutable: tuple[str, .
         f"CREATE TRIGGER {table}_recorded_facts BEFORE UPDATE OR DELETE ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION guard_recorded_facts({arguments})",
     ]
+
+
+def refuse_truncate(table: str) -> list[str]:
+    """TRUNCATE skips row triggers and row-level security alike: refuse it outright."""
+    return [
+        REFUSE_CHANGE_FUNCTION,
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()",
+    ]
