@@ -64,6 +64,7 @@ def register_blueprints(app: Flask) -> None:
     from reputation.decisions.views import decisions
     from reputation.extensions import limiter
     from reputation.health.views import health
+    from reputation.imports.views import imports
     from reputation.rehabilitation.views import rehabilitation
     from reputation.tenancy.views import api_keys, auth, users
 
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
         rehabilitation,
         decisions,
         taxonomy,
+        imports,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)
@@ -100,6 +102,7 @@ def import_models() -> None:
     import reputation.conduct.models
     import reputation.contractors.models
     import reputation.decisions.models
+    import reputation.imports.models
     import reputation.outbox.models
     import reputation.rehabilitation.models
     import reputation.tenancy.models  # noqa: F401

@@ -39,8 +39,11 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
-    # JSON bodies; later endpoints that take files raise their own limit.
+    # JSON bodies; the endpoints that take files have their own limit.
     MAX_CONTENT_LENGTH = 1024 * 1024
+    IMPORT_MAX_BYTES = 200 * 1024 * 1024
+    # Where uploaded imports wait for their job; shared by web and workers (instance/imports).
+    IMPORT_DIR: str | None = None
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -86,6 +89,7 @@ class Config:
         self.WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1"
         # Behind a load balancer, how many proxies' X-Forwarded-* headers to trust (ProxyFix).
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
+        self.IMPORT_DIR = env.get("IMPORT_DIR")
         if self.ENV in ("development", "test"):
             self.SESSION_COOKIE_SECURE = False
 

@@ -75,3 +75,16 @@ def make_evidence(app: Flask, tenant: Tenant) -> dict[str, uuid.UUID]:
         ids = {"contractor_id": contractor.id, "event_id": event.id, "step_id": step.id}
         db.session.commit()
     return ids
+
+
+def make_import(app: Flask, tenant: Tenant) -> uuid.UUID:
+    """An import of `tenant`, queued."""
+    from io import BytesIO
+
+    from reputation.imports.service import create_import
+
+    with app.app_context(), agency_scope(tenant.agency_id):
+        record = create_import("tiny.csv", "csv", BytesIO(b"record,external_ref,name\n"))
+        import_id = record.id
+        db.session.commit()
+    return import_id

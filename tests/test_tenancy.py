@@ -16,7 +16,7 @@ from reputation.extensions import db
 from reputation.tenancy.models import User
 from reputation.tenancy.scope import CrossTenantWrite, agency_scope
 from tests.conftest import Api, login
-from tests.factories import PASSWORD, make_evidence
+from tests.factories import PASSWORD, make_evidence, make_import
 
 # Bodies that pass validation, for routes whose body is checked before the object is looked up.
 # A route that takes a body with required fields adds one here.
@@ -45,6 +45,7 @@ def objects_of(app, tenant) -> dict[str, str]:
         "user_id": str(tenant.users["recruiter"]),
         "key_id": str(tenant.key_ids["write"]),
         **{name: str(value) for name, value in make_evidence(app, tenant).items()},
+        "import_id": str(make_import(app, tenant)),
     }
 
 
@@ -166,6 +167,7 @@ def test_row_level_security_hides_other_agencies_from_raw_sql(app, tenants, data
             "conduct_events",
             "rehabilitation_steps",
             "decisions",
+            "imports",
         ]
 
         # No agency set: a raw, unfiltered SELECT reads nothing at all.

@@ -24,3 +24,9 @@ def worker_app() -> Flask:
         _app.extensions.pop("redis", None)
         _pid = os.getpid()
     return _app
+
+
+def use_app(app: Flask) -> None:
+    """Run this process's jobs with `app` (an embedding program's, or a test's)."""
+    global _app, _pid
+    _app, _pid = app, os.getpid()

@@ -40,3 +40,13 @@ def recompute_contractor(contractor_id: str) -> None:
     The outbox records this job with every change of evidence; the trust model that fills it in
     is its own piece of work (TRUST_MODEL.md), and until it lands the job has nothing to compute.
     """
+
+
+@tenant_job
+def run_import(import_id: str) -> None:
+    """Apply an uploaded import file (reputation.imports.service.run_import)."""
+    from reputation.imports import service
+
+    record = service.find_import(uuid.UUID(import_id))
+    if record is not None:
+        service.run_import(record)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 
 from reputation.api import idempotency
@@ -14,6 +14,8 @@ from reputation.tenancy.auth import load_principal
 
 API_PREFIX = "/api/v1"
 BODY_METHODS = ("POST", "PUT", "PATCH")
+# Endpoints that take files rather than JSON, with their own size limit (IMPORT_MAX_BYTES).
+UPLOAD_PATHS = ("/api/v1/imports",)
 
 
 def _assign_request_id() -> None:
@@ -25,6 +27,9 @@ def _assign_request_id() -> None:
 
 def _require_json() -> None:
     if not request.path.startswith(API_PREFIX) or request.method not in BODY_METHODS:
+        return
+    if request.path in UPLOAD_PATHS:
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
         return
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from flask import g
 
 from reputation.extensions import db
 from reputation.outbox.models import EVENT, JOB, OutboxMessage
@@ -37,14 +41,27 @@ def publish_event(event_type: str, data: dict[str, Any]) -> OutboxMessage:
     return message
 
 
-def recompute_after_commit(contractor_id: object) -> OutboxMessage:
+def recompute_after_commit(contractor_id: object) -> OutboxMessage | None:
     """Recompute a contractor's trust once the current transaction commits.
 
     One job id per contractor: a burst of writes for one contractor asks for one recompute.
     """
+    coalesced = g.get("pending_recomputes")
+    if coalesced is not None:
+        coalesced.add(str(contractor_id))
+        return None
     return enqueue_after_commit(
         "trust",
         "workers.jobs.recompute_contractor",
         job_id=f"recompute-{contractor_id}",
         contractor_id=str(contractor_id),
     )
+
+
+@contextmanager
+def recomputes_coalesced() -> Iterator[None]:
+    """Within the block, each contractor's recompute is recorded once, as the block ends."""
+    g.pending_recomputes = set()
+    yield
+    for contractor_id in sorted(g.pop("pending_recomputes")):
+        recompute_after_commit(contractor_id)

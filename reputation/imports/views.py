@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request, url_for
+from sqlalchemy import select
+
+from reputation.api.blueprint import Blueprint
+from reputation.api.pagination import PageArgs
+from reputation.api.problems import ApiError
+from reputation.extensions import db
+from reputation.imports import service
+from reputation.imports.models import Import, ImportRowError
+from reputation.imports.schemas import ImportSchema, UploadArgs
+from reputation.tenancy.auth import evidence_writer, signed_in
+from reputation.tenancy.lookup import get_or_404
+
+imports = Blueprint("imports", __name__, url_prefix="/api/v1/imports", description="ATS imports")
+
+FORMAT_OF = {
+    "text/csv": "csv",
+    "application/jsonl": "jsonl",
+    "application/x-ndjson": "jsonl",
+    "application/jsonlines": "jsonl",
+}
+
+
+@dataclass
+class ImportWithErrors:
+    record: Import
+    errors: list[ImportRowError]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.record, name)
+
+
+@imports.route("", methods=["POST"])
+@evidence_writer
+@imports.arguments(UploadArgs, location="query")
+@imports.response(202, ImportSchema)
+@imports.doc(
+    requestBody={
+        "required": True,
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+)
+def upload(args: dict[str, Any]) -> Any:
+    """Upload a CSV or JSONL file of contractors, events and steps (see the README for the
+    columns). It is applied by a background job; follow its progress at the `Location`."""
+    filename = args["filename"]
+    if request.mimetype == "multipart/form-data":
+        file = request.files.get("file")
+        if file is None:
+            raise ApiError(422, "Send the file in the `file` field.", field="file")
+        filename = file.filename or filename
+        stream = file.stream
+        guessed = "jsonl" if filename.endswith((".jsonl", ".ndjson")) else "csv"
+    else:
+        stream = request.stream
+        guessed = FORMAT_OF.get(request.mimetype)
+    format = args.get("format") or guessed
+    if format is None:
+        raise ApiError(
+            415,
+            "Send text/csv or application/x-ndjson, or multipart/form-data with a `file`.",
+            field="Content-Type",
+            location="headers",
+        )
+    record = service.create_import(filename, format, stream)
+    return record_with_errors(record, 1, 0), {
+        "Location": url_for("imports.get_import", import_id=record.id)
+    }
+
+
+@imports.route("/<uuid:import_id>", methods=["GET"])
+@signed_in
+@imports.arguments(PageArgs, location="query")
+@imports.response(200, ImportSchema)
+def get_import(page: dict[str, int], import_id: uuid.UUID) -> Any:
+    """An import's progress, and a page of the rows it could not apply."""
+    record = get_or_404(Import, import_id, "import")
+    return record_with_errors(record, page["page"], page["per_page"])
+
+
+def record_with_errors(record: Import, page: int, per_page: int) -> ImportWithErrors:
+    errors = db.session.scalars(
+        select(ImportRowError)
+        .where(ImportRowError.import_id == record.id)
+        .order_by(ImportRowError.row_number)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return ImportWithErrors(record, list(errors))
