@@ -66,7 +66,9 @@ class Config:
     # Flask-Limiter: per principal (API key or user), else per address.
     RATELIMIT_DEFAULT = "1200 per minute"
     RATELIMIT_LOGIN = "10 per minute"
-    RATELIMIT_HEADERS_ENABLED = True
+    # X-RateLimit-* headers would cost every request a second Redis round trip; a 429 still
+    # says when to retry (problems.py).
+    RATELIMIT_HEADERS_ENABLED = False
     # With Redis down, limits are kept in memory rather than failing every request: writes must
     # still be accepted (the outbox holds their jobs until Redis is back).
     RATELIMIT_SWALLOW_ERRORS = True
@@ -90,6 +92,7 @@ class Config:
         # Behind a load balancer, how many proxies' X-Forwarded-* headers to trust (ProxyFix).
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
         self.IMPORT_DIR = env.get("IMPORT_DIR")
+        self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", type(self).RATELIMIT_DEFAULT)
         if self.ENV in ("development", "test"):
             self.SESSION_COOKIE_SECURE = False
 

@@ -61,9 +61,6 @@ def _commit_unit_of_work(response: Response) -> Response:
 
 def _tag_response(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.get("request_id", "")
-    if response.status_code not in (429, 503):
-        # Flask-Limiter sends its Retry-After on every answer; it means something only on these.
-        response.headers.pop("Retry-After", None)
     return response
 
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, json
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -92,6 +93,9 @@ def handle_http_exception(error: HTTPException) -> Response:
     headers = dict(error.get_headers()) if status in (401, 405, 429) else {}
     headers.pop("Content-Type", None)
     data = getattr(error, "data", None) or {}
+    if isinstance(error, RateLimitExceeded):
+        # The window's length: by then the limit has certainly reset.
+        headers["Retry-After"] = str(error.limit.limit.get_expiry())
     if isinstance(error, ApiError):
         headers.update(error.extra_headers)
         errors = None

@@ -34,8 +34,9 @@ class Contractor(TenantModel, db.Model):
     # Optimistic locking: the ETag of a contractor, and a stale write's 412.
     version: Mapped[int] = mapped_column(default=1)
 
+    # Loaded when read; lists load them for a whole page at once (service.search).
     tag_rows: Mapped[list[ContractorTag]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="ContractorTag.tag"
+        cascade="all, delete-orphan", order_by="ContractorTag.tag"
     )
 
     __mapper_args__ = {"version_id_col": version}

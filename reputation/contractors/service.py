@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from reputation import clock
 from reputation.api.problems import ApiError
@@ -111,7 +112,11 @@ def search(
     status: str | None = None,
 ) -> Select[tuple[Contractor]]:
     """The agency's contractors matching every filter given, by name."""
-    statement = select(Contractor).order_by(Contractor.name, Contractor.id)
+    statement = (
+        select(Contractor)
+        .options(selectinload(Contractor.tag_rows))
+        .order_by(Contractor.name, Contractor.id)
+    )
     if q:
         literal = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{literal}%"

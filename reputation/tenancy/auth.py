@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from flask import g, request
 from flask_login import current_user
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from reputation import clock
 from reputation.api.problems import ApiError
@@ -55,10 +55,7 @@ def hash_api_key(key: str) -> str:
 
 def _api_key_principal(token: str) -> Principal | None:
     key_hash = hash_api_key(token)
-    if db.engine.dialect.name == "postgresql":
-        # Row-level security shows an api_keys row before its agency is known only to the
-        # caller who holds the key itself (see the migration's policy).
-        db.session.execute(text("SELECT set_config('app.api_key_hash', :h, true)"), {"h": key_hash})
+    g.api_key_hash = key_hash  # carried into the transaction's settings (scope.py)
     key = db.session.scalar(
         select(ApiKey).where(ApiKey.key_hash == key_hash).execution_options(tenant_unscoped=True)
     )
@@ -102,6 +99,7 @@ def load_user(session_id: str) -> User | None:
 def load_principal() -> None:
     """Before every request: resolve the credentials, if any, and scope to their agency."""
     g.principal = None
+    g.api_key_hash = None
     enter_agency(None)
     header = request.headers.get("Authorization")
     if header is not None:

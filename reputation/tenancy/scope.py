@@ -96,11 +96,15 @@ def _settings() -> dict[str, str]:
     return {
         "agency": str(agency_id) if agency_id else "",
         "system": "on" if in_system_scope() else "",
+        "key_hash": g.get("api_key_hash") or "",
     }
 
 
+# One round trip sets all three. app.api_key_hash lets the row-level security of api_keys show
+# a key's row, before its agency is known, to the caller presenting that key (auth.py).
 _SET_SCOPE = text(
-    "SELECT set_config('app.agency_id', :agency, true), set_config('app.system', :system, true)"
+    "SELECT set_config('app.agency_id', :agency, true), set_config('app.system', :system, true),"
+    " set_config('app.api_key_hash', :key_hash, true)"
 )
 
 
