@@ -138,3 +138,12 @@ def test_upload_refusals(app, tenants, recruiter, client):
     finally:
         app.config["IMPORT_MAX_BYTES"] = previous
     assert counts(app, tenants[0]) == (0, 0, 0)
+
+
+def test_an_upload_retried_with_its_idempotency_key_is_one_import(app, tenants, recruiter):
+    headers = {"Content-Type": "text/csv", "Idempotency-Key": "upload-1"}
+    first = recruiter.post("imports", data=SAMPLE_CSV, headers=headers)
+    again = recruiter.post("imports", data=SAMPLE_CSV, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.json["id"] == again.json["id"]
+    assert first.json["size_bytes"] == len(SAMPLE_CSV)

@@ -13,6 +13,7 @@ from reputation import clock
 from reputation.api.problems import ApiError
 from reputation.audit.service import record_audit
 from reputation.conduct import service as conduct
+from reputation.contractors.models import Contractor
 from reputation.contractors import service as contractors
 from reputation.evidence import recorder
 from reputation.extensions import db
@@ -106,6 +107,8 @@ def _apply_batch(
     # A write before the first savepoint opens the batch's transaction (SQLite needs it so).
     record.rows_done = record.rows_done
     db.session.flush()
+    # Contractors this batch has read or written, by external_ref: most rows name one.
+    known: dict[str, Contractor] = {}
     with recomputes_coalesced():
         for number, raw in batch:
             try:
@@ -113,7 +116,9 @@ def _apply_batch(
                     raise raw
                 row = rows.parse(raw)
                 with db.session.begin_nested():
-                    _apply(row)
+                    contractor = _apply(row, known)
+                if contractor is not None:  # only once its row is applied for good
+                    known[contractor.external_ref or ""] = contractor
             except rows.RowRejected as rejected:
                 _reject(record, number, rejected.field, rejected.message)
             except ApiError as refused:
@@ -129,34 +134,33 @@ def _reject(record: Import, number: int, field: str | None, message: str) -> Non
     )
 
 
-def _apply(row: rows.Row) -> None:
+def _apply(row: rows.Row, known: dict[str, Contractor]) -> Contractor | None:
+    """Apply one row; the contractor it created, changed or named."""
     facts = row.facts
     if row.record == "contractor":
-        existing = contractors.find_by_external_ref(facts["external_ref"])
+        existing = known.get(facts["external_ref"]) or contractors.find_by_external_ref(
+            facts["external_ref"]
+        )
         if existing is None:
-            contractors.create_contractor(**facts)
-        else:
-            contractors.update_contractor(existing, facts)
-        return
-    finder = (
-        conduct.find_by_external_ref
-        if row.record == "event"
-        else rehabilitation.find_by_external_ref
-    )
-    if finder(facts["external_ref"]) is not None:
-        return  # imported before: evidence is never rewritten
-    contractor = contractors.find_by_external_ref(row.references["contractor_ref"])
+            return contractors.create_contractor(**facts)
+        return contractors.update_contractor(existing, facts)
+    reference = row.references["contractor_ref"]
+    contractor = known.get(reference) or contractors.find_by_external_ref(reference)
     if contractor is None:
         raise rows.RowRejected("contractor_ref", "No contractor with this external_ref.")
     if row.record == "event":
-        conduct.record_event(contractor, facts)
-        return
+        if conduct.find_by_external_ref(facts["external_ref"]) is None:
+            conduct.record_event(contractor, facts)
+        return contractor  # an event imported before is never rewritten
+    if rehabilitation.find_by_external_ref(facts["external_ref"]) is not None:
+        return contractor
     if "addresses_ref" in row.references:
         event = conduct.find_by_external_ref(row.references["addresses_ref"])
         if event is None:
             raise rows.RowRejected("addresses_ref", "No event with this external_ref.")
         facts = {**facts, "addresses_event_id": event.id}
     rehabilitation.record_step(contractor, facts)
+    return contractor
 
 
 def find_import(import_id: uuid.UUID) -> Import | None:

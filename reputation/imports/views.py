@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -7,6 +8,7 @@ from typing import Any
 from flask import request, url_for
 from sqlalchemy import select
 
+from reputation.api import idempotency
 from reputation.api.blueprint import Blueprint
 from reputation.api.pagination import PageArgs
 from reputation.api.problems import ApiError
@@ -66,6 +68,10 @@ def upload(args: dict[str, Any]) -> Any:
         filename = file.filename or filename
         stream = file.stream
         guessed = "jsonl" if filename.endswith((".jsonl", ".ndjson")) else "csv"
+    elif request.headers.get(idempotency.HEADER):
+        # The Idempotency-Key's fingerprint has read the body already (it is kept in memory).
+        stream = io.BytesIO(request.get_data())
+        guessed = FORMAT_OF.get(request.mimetype)
     else:
         stream = request.stream
         guessed = FORMAT_OF.get(request.mimetype)

@@ -62,6 +62,10 @@ def recompute_after_commit(contractor_id: object) -> OutboxMessage | None:
 def recomputes_coalesced() -> Iterator[None]:
     """Within the block, each contractor's recompute is recorded once, as the block ends."""
     g.pending_recomputes = set()
-    yield
-    for contractor_id in sorted(g.pop("pending_recomputes")):
-        recompute_after_commit(contractor_id)
+    try:
+        yield
+        pending = g.pop("pending_recomputes")
+        for contractor_id in sorted(pending):
+            recompute_after_commit(contractor_id)
+    finally:
+        g.pop("pending_recomputes", None)

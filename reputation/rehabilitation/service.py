@@ -37,7 +37,7 @@ def _check_addressed_event(
     contractor: Contractor, event_id: uuid.UUID, facts: dict[str, Any]
 ) -> None:
     """A step addresses a negative, unretracted event of the same contractor that came before."""
-    event = db.session.scalar(select(ConductEvent).where(ConductEvent.id == event_id))
+    event = db.session.get(ConductEvent, (contractor.agency_id, event_id))
     if event is None or event.contractor_id != contractor.id:
         raise field_error("addresses_event_id", "No event with this id for this contractor.")
     if event.valence != Valence.NEGATIVE:

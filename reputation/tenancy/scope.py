@@ -124,6 +124,9 @@ def _carry_scope_into_transaction(
     session: Session, transaction: SessionTransaction, connection: Connection
 ) -> None:
     # Transaction-local settings: a pooled connection never carries one agency into the next use.
+    # A savepoint inherits them from its transaction.
+    if transaction.nested:
+        return
     if connection.dialect.name == "postgresql" and has_app_context():
         connection.execute(_SET_SCOPE, _settings())
 

@@ -1,0 +1,149 @@
+"""The ATS import of a large file: rows per second and the importing process's peak memory.
+
+    .venv/bin/python bench/import_rows.py [--rows 100000]
+
+Writes a CSV of contractors (1/5 of the rows), events (3/5) and steps addressing them (1/5), and
+imports it on a fresh PostgreSQL database with the real job function (`workers.jobs.run_import`)
+in a child process, once at a tenth of the size and once at full size: the same peak memory at
+both sizes shows that memory does not grow with the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from common import REDIS_URL, ROOT, fresh_database
+
+COLUMNS = [
+    "record", "external_ref", "name", "email", "tags", "contractor_ref", "kind", "occurred_at",
+    "summary", "addresses_ref", "source",
+]  # fmt: skip
+
+
+def negative_event_of(contractor: int, contractors: int) -> int:
+    """An event index of this contractor (index % contractors) whose kind is negative (% 3)."""
+    return next(j for j in range(contractor, 3 * contractors, contractors) if j % 3)
+
+
+def write_file(path: Path, rows: int) -> None:
+    contractors = rows // 5
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, COLUMNS)
+        writer.writeheader()
+        for i in range(contractors):
+            writer.writerow(
+                {
+                    "record": "contractor",
+                    "external_ref": f"C{i}",
+                    "name": f"Contractor {i}",
+                    "email": f"c{i}@example.com",
+                    "tags": "python;sql",
+                }
+            )
+        for i in range(rows - 2 * contractors):
+            writer.writerow(
+                {
+                    "record": "event",
+                    "external_ref": f"E{i}",
+                    "contractor_ref": f"C{i % contractors}",
+                    "kind": "ghosting" if i % 3 else "commitment_kept",
+                    "occurred_at": "2024-01-01T00:00:00Z",
+                    "summary": "Imported from the ATS",
+                }
+            )
+        for i in range(contractors):
+            writer.writerow(
+                {
+                    "record": "step",
+                    "external_ref": f"S{i}",
+                    "contractor_ref": f"C{i % contractors}",
+                    "kind": "acknowledgement",
+                    "occurred_at": "2024-02-01T00:00:00Z",
+                    "addresses_ref": f"E{negative_event_of(i, contractors)}",
+                    "source": "contractor",
+                }
+            )
+    # fmt: skip
+
+
+def child(database_url: str, path: str) -> None:
+    """Import `path` as a new agency; print the result as JSON."""
+    from reputation import create_app
+    from reputation.config import TestConfig
+    from reputation.extensions import db
+    from sqlalchemy import select
+
+    from reputation.imports.models import Import, ImportRowError
+    from reputation.imports.service import create_import
+    from reputation.tenancy import service
+    from reputation.tenancy.scope import agency_scope
+    from workers.app import use_app
+    from workers.jobs import run_import
+
+    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS_URL})
+    use_app(app)
+    with app.app_context():
+        agency = service.create_agency(
+            "Bench", f"bench-{int(time.time() * 1000)}", "o@b.test", "a long password!"
+        )
+        with agency_scope(agency.id), open(path, "rb") as upload:
+            record = create_import("bench.csv", "csv", upload)
+        agency_id, import_id = str(agency.id), str(record.id)
+        db.session.commit()
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    run_import(agency_id=agency_id, import_id=import_id)
+    elapsed = time.perf_counter() - started
+    with app.app_context(), agency_scope(uuid.UUID(agency_id)):
+        done = db.session.get(Import, (uuid.UUID(agency_id), uuid.UUID(import_id)))
+        result = {"rows": done.rows_done, "failed": done.rows_failed, "status": done.status}
+        first = db.session.scalars(
+            select(ImportRowError).order_by(ImportRowError.row_number).limit(3)
+        )
+        result["errors"] = [(e.row_number, e.field, e.message) for e in first]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({**result, "seconds": elapsed, "baseline_kib": baseline, "peak_kib": peak}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return
+    with fresh_database() as database_url, tempfile.TemporaryDirectory() as folder:
+        for rows in (args.rows // 10, args.rows):
+            path = Path(folder) / f"import-{rows}.csv"
+            write_file(path, rows)
+            output = subprocess.run(
+                [sys.executable, __file__, "--child", database_url, str(path)],
+                cwd=ROOT, check=False, capture_output=True, text=True,
+            )  # fmt: skip
+            if output.returncode:
+                raise SystemExit(output.stderr[-3000:])
+            result = json.loads(output.stdout.strip().splitlines()[-1])
+            print(
+                f"{rows:>7,} rows ({path.stat().st_size / 1e6:.1f} MB): {result['status']}, "
+                f"{result['failed']} failed, {result['seconds']:.1f} s, "
+                f"{result['rows'] / result['seconds']:,.0f} rows/s, peak RSS "
+                f"{result['peak_kib'] / 1024:.0f} MiB (before the import {result['baseline_kib'] / 1024:.0f} MiB)"
+            )
+            if result["errors"]:
+                print("  first errors:", result["errors"])
+
+
+if __name__ == "__main__":
+    main()
