@@ -156,13 +156,20 @@ def main() -> None:
         ceiling = insert_ceiling(
             database_url, agency_id, contractors, args.clients, args.seconds / 2
         )
+        single = insert_ceiling(database_url, agency_id, contractors, 1, args.seconds / 2)
         print(f"clients:             {args.clients}")
         print(
             f"events over HTTP:    {rate:,.0f}/s  (p50 {percentile(every, 0.5) * 1000:.1f} ms, "
             f"p99 {percentile(every, 0.99) * 1000:.1f} ms, {len(every):,} requests)"
         )
-        print(f"INSERT ceiling:      {ceiling:,.0f}/s  (psycopg, one row per transaction)")
-        print(f"share of ceiling:    {rate / ceiling:.0%}")
+        print(
+            f"INSERT ceiling:      {ceiling:,.0f}/s  "
+            f"({args.clients} psycopg connections, one row per transaction)"
+        )
+        print(f"  one connection:    {single:,.0f}/s")
+        print(
+            f"share of ceiling:    {rate / ceiling:.0%} ({rate / single:.0%} of one connection's)"
+        )
 
 
 if __name__ == "__main__":

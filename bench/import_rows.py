@@ -72,16 +72,15 @@ def write_file(path: Path, rows: int) -> None:
                     "source": "contractor",
                 }
             )
-    # fmt: skip
 
 
 def child(database_url: str, path: str) -> None:
     """Import `path` as a new agency; print the result as JSON."""
+    from sqlalchemy import select
+
     from reputation import create_app
     from reputation.config import TestConfig
     from reputation.extensions import db
-    from sqlalchemy import select
-
     from reputation.imports.models import Import, ImportRowError
     from reputation.imports.service import create_import
     from reputation.tenancy import service
@@ -139,7 +138,8 @@ def main() -> None:
                 f"{rows:>7,} rows ({path.stat().st_size / 1e6:.1f} MB): {result['status']}, "
                 f"{result['failed']} failed, {result['seconds']:.1f} s, "
                 f"{result['rows'] / result['seconds']:,.0f} rows/s, peak RSS "
-                f"{result['peak_kib'] / 1024:.0f} MiB (before the import {result['baseline_kib'] / 1024:.0f} MiB)"
+                f"{result['peak_kib'] / 1024:.0f} MiB "
+                f"(before the import {result['baseline_kib'] / 1024:.0f} MiB)"
             )
             if result["errors"]:
                 print("  first errors:", result["errors"])

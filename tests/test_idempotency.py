@@ -75,35 +75,31 @@ def test_malformed_key_is_400(app, tenants):
     assert keys_named(app, tenants[0], "ats sync") == 0
 
 
-def test_concurrent_retries_create_one_key_and_get_one_answer(app, tenants):
+def retry_concurrently(app, path: str, body: dict, key: str, times: int) -> list:
+    """The owner's session sends the same keyed POST from `times` clients at once, as a
+    retrying integration's connections would."""
     owner = login(app, "acme", "owner@acme.test", PASSWORD)
     cookie = owner.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
 
     def send(_: int):
-        # A client per thread, as a retrying integration's connections would be.
         client = app.test_client()
         client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
-        return Api(client).post("api-keys", BODY, headers={"Idempotency-Key": "raced"})
+        return Api(client).post(path, body, headers={"Idempotency-Key": key})
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        responses = list(pool.map(send, range(6)))
+    with ThreadPoolExecutor(max_workers=times) as pool:
+        return list(pool.map(send, range(times)))
+
+
+def test_concurrent_retries_create_one_key_and_get_one_answer(app, tenants):
+    responses = retry_concurrently(app, "api-keys", BODY, "raced", 6)
     assert {r.status_code for r in responses} == {201}
     assert len({r.json["id"] for r in responses}) == 1
     assert keys_named(app, tenants[0], "ats sync") == 1
 
 
 def test_concurrent_retries_whose_twin_conflicts_in_the_view_get_the_twins_answer(app, tenants):
-    owner = login(app, "acme", "owner@acme.test", PASSWORD)
-    cookie = owner.client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     body = {"email": "new@acme.test", "role": "viewer", "password": "a long password!"}
-
-    def send(_: int):
-        client = app.test_client()
-        client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
-        return Api(client).post("users", body, headers={"Idempotency-Key": "raced-user"})
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        responses = list(pool.map(send, range(4)))
+    responses = retry_concurrently(app, "users", body, "raced-user", 4)
     assert {r.status_code for r in responses} == {201}
     assert len({r.json["id"] for r in responses}) == 1
 

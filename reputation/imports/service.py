@@ -13,8 +13,8 @@ from reputation import clock
 from reputation.api.problems import ApiError
 from reputation.audit.service import record_audit
 from reputation.conduct import service as conduct
-from reputation.contractors.models import Contractor
 from reputation.contractors import service as contractors
+from reputation.contractors.models import Contractor
 from reputation.evidence import recorder
 from reputation.extensions import db
 from reputation.ids import new_id
