@@ -245,3 +245,18 @@ def test_the_service_role_cannot_lift_the_policies_and_nobody_truncates_evidence
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
                 owner.execute(f"TRUNCATE {table} CASCADE")
             owner.rollback()
+
+
+def test_system_scope_reads_only_the_infrastructure_tables(app, tenants):
+    from reputation.outbox.models import OutboxMessage
+    from reputation.tenancy.scope import system_scope
+
+    for tenant in tenants:
+        make_evidence(app, tenant)
+    with app.app_context(), system_scope():
+        for _ in range(2):  # the second time through the statement cache
+            assert db.session.scalars(select(User)).all() == []
+            assert db.session.scalars(select(Contractor)).all() == []
+            outbox = db.session.scalars(select(OutboxMessage.agency_id)).all()
+            assert set(outbox) == {tenant.agency_id for tenant in tenants}
+        db.session.rollback()

@@ -12,6 +12,7 @@ infrastructure tables.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,10 @@ class TenantScoped:
     agency_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("agencies.id", ondelete="CASCADE"), primary_key=True, sort_order=-2
     )
+
+
+# Infrastructure tables that system_scope() reads across agencies; the migrations' policies agree.
+SYSTEM_TABLES = frozenset({"outbox_messages", "idempotency_records"})
 
 
 class CrossTenantWrite(RuntimeError):
@@ -137,7 +142,16 @@ def _filter_on_current_agency(state: ORMExecuteState) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return  # the criteria of the parent query already apply
-    if state.execution_options.get("tenant_unscoped") or in_system_scope():
+    if state.execution_options.get("tenant_unscoped"):
+        return
+    if in_system_scope():
+        # Across agencies, but only the infrastructure tables (as the row-level security allows).
+        state.statement = state.statement.options(
+            *(
+                with_loader_criteria(model, false(), include_aliases=True)
+                for model in _agency_private_models()
+            )
+        )
         return
     agency_id = current_agency_id()
     if agency_id is None:
@@ -148,6 +162,15 @@ def _filter_on_current_agency(state: ORMExecuteState) -> None:
             TenantScoped, lambda cls: cls.agency_id == agency_id, include_aliases=True
         )
     state.statement = state.statement.options(criteria)
+
+
+@functools.cache
+def _agency_private_models() -> tuple[type, ...]:
+    return tuple(
+        mapper.class_
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, TenantScoped) and mapper.local_table.name not in SYSTEM_TABLES
+    )
 
 
 @event.listens_for(TenantScoped, "init", propagate=True)
