@@ -90,6 +90,10 @@ def flatten_messages(messages: Any, location: str, prefix: str = "") -> list[dic
 def handle_http_exception(error: HTTPException) -> Response:
     db.session.rollback()
     status = error.code or 500
+    if status == 409:
+        replay = _twins_answer()
+        if replay is not None:
+            return replay
     headers = dict(error.get_headers()) if status in (401, 405, 429) else {}
     headers.pop("Content-Type", None)
     data = getattr(error, "data", None) or {}
@@ -125,12 +129,17 @@ def handle_unexpected(error: Exception) -> Response:
     return problem(500, "The server failed to handle this request; it has been logged.")
 
 
-def handle_concurrent_write(error: Exception) -> Response:
+def _twins_answer() -> Response | None:
+    """A retry that lost the race to its twin (the same Idempotency-Key) gets the twin's answer,
+    whether the conflict surfaced in the view's own checks or in the database."""
     from reputation.api import idempotency
 
+    return idempotency.answer_for_lost_race()
+
+
+def handle_concurrent_write(error: Exception) -> Response:
     db.session.rollback()
-    # A retry that raced its twin with the same Idempotency-Key gets the twin's answer.
-    replay = idempotency.answer_for_lost_race()
+    replay = _twins_answer()
     if replay is not None:
         return replay
     if isinstance(error, StaleDataError):
