@@ -66,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from reputation.health.views import health
     from reputation.imports.views import imports
     from reputation.rehabilitation.views import rehabilitation
+    from reputation.scoring.views import scoring
     from reputation.tenancy.views import api_keys, auth, users
 
     api = app.extensions["api"]
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
         decisions,
         taxonomy,
         imports,
+        scoring,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)
@@ -105,6 +107,7 @@ def import_models() -> None:
     import reputation.imports.models
     import reputation.outbox.models
     import reputation.rehabilitation.models
+    import reputation.scoring.models
     import reputation.tenancy.models  # noqa: F401
 
 

@@ -35,11 +35,17 @@ def tenant_job(function: Callable[..., R]) -> Callable[..., R]:
 
 @tenant_job
 def recompute_contractor(contractor_id: str) -> None:
-    """Recompute one contractor's trust snapshot.
+    """Recompute one contractor's trust snapshot and trajectory (reputation.scoring)."""
+    from sqlalchemy import select
 
-    The outbox records this job with every change of evidence; the trust model that fills it in
-    is its own piece of work (TRUST_MODEL.md), and until it lands the job has nothing to compute.
-    """
+    from reputation.contractors.models import Contractor
+    from reputation.scoring import service
+
+    contractor = db.session.scalar(
+        select(Contractor).where(Contractor.id == uuid.UUID(contractor_id))
+    )
+    if contractor is not None:
+        service.recompute(contractor)
 
 
 @tenant_job

@@ -30,5 +30,5 @@ class Decision(TenantModel, RecordedBy, db.Model):
     decision: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The assessment current when the decision was made (stored once the trust model lands).
+    # The assessment current when the decision was made, as GET …/assessment showed it.
     assessment: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

@@ -7,6 +7,7 @@ from reputation.contractors.models import Contractor
 from reputation.decisions.models import Decision
 from reputation.evidence import recorder
 from reputation.extensions import db
+from reputation.scoring.service import current_assessment
 
 
 def record_decision(contractor: Contractor, decision: str, reason: str) -> Decision:
@@ -15,7 +16,7 @@ def record_decision(contractor: Contractor, decision: str, reason: str) -> Decis
         contractor_id=contractor.id,
         decision=decision,
         reason=reason,
-        assessment=None,
+        assessment=current_assessment(contractor),
         **recorder(),
     )
     db.session.add(row)

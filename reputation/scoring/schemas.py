@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from reputation.api.fields import Timestamp
+
+
+class AssessmentSchema(ma.Schema):
+    trust = ma.fields.Float(metadata={"description": "E, the expected trustworthiness"})
+    belief = ma.fields.Float()
+    disbelief = ma.fields.Float()
+    uncertainty = ma.fields.Float()
+    r = ma.fields.Float()
+    s = ma.fields.Float()
+    band = ma.fields.String()
+    eligible = ma.fields.Boolean()
+    eligible_from = ma.fields.String(allow_none=True, metadata={"description": "A date"})
+    blockers = ma.fields.List(ma.fields.Dict())
+    next_steps = ma.fields.List(ma.fields.Dict())
+    explanation = ma.fields.List(ma.fields.Dict())
+    model_version = ma.fields.String()
+    policy_version = ma.fields.Integer()
+    computed_at = ma.fields.String(allow_none=True)
+    pending = ma.fields.Boolean(
+        metadata={"description": "Evidence changed since it was computed; a recompute is queued"}
+    )
+
+
+class PointSchema(ma.Schema):
+    at = ma.fields.DateTime()
+    trust = ma.fields.Float()
+    uncertainty = ma.fields.Float()
+    band = ma.fields.String()
+
+
+class TrajectorySchema(ma.Schema):
+    points = ma.fields.List(ma.fields.Nested(PointSchema))
+    projection = ma.fields.List(ma.fields.Dict())
+    current = ma.fields.Nested(AssessmentSchema)
+
+
+class PeriodSchema(ma.Schema):
+    start = Timestamp(data_key="from")
+    end = Timestamp(data_key="to")
+
+    @ma.validates_schema
+    def _in_order(self, data: dict[str, object], **kwargs: object) -> None:
+        start, end = data.get("start"), data.get("end")
+        if start is not None and end is not None and start > end:  # type: ignore[operator]
+            raise ma.ValidationError("from is after to.", "from")

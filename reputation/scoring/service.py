@@ -1,0 +1,195 @@
+"""Recompute a contractor's trust from the stored evidence, store it, and read it back."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from reputation import clock
+from reputation.conduct.models import OVERTURNED, ConductEvent
+from reputation.contractors.models import Contractor
+from reputation.extensions import db
+from reputation.outbox.service import publish_event
+from reputation.rehabilitation.models import RehabilitationStep
+from reputation.scoring.models import TrajectoryPoint, TrustSnapshot
+from reputation.trust import model
+from reputation.trust.policy import Policy
+
+# The defaults of TRUST_MODEL.md; agencies' own policies will number from 1.
+DEFAULT_POLICY_VERSION = 0
+
+
+def policy_for(contractor: Contractor) -> tuple[Policy, int]:
+    return Policy(), DEFAULT_POLICY_VERSION
+
+
+def load_evidence(contractor: Contractor) -> model.Evidence:
+    """The model's evidence: the current version of every unretracted event (with the ids of
+    the versions it supersedes) and every step with the moment it was decided."""
+    rows = db.session.scalars(
+        select(ConductEvent).where(ConductEvent.contractor_id == contractor.id)
+    ).all()
+    by_id = {row.id: row for row in rows}
+
+    def earlier_versions(row: ConductEvent) -> frozenset[str]:
+        ids, current = set(), row
+        while current.supersedes_id is not None and current.supersedes_id in by_id:
+            ids.add(str(current.supersedes_id))
+            current = by_id[current.supersedes_id]
+        return frozenset(ids)
+
+    events = tuple(
+        model.ConductEvidence(
+            id=str(row.id),
+            kind=row.kind,
+            severity=row.severity,
+            occurred_at=row.occurred_at,
+            supersedes=earlier_versions(row),
+            counts_until=row.status_changed_at if row.status == OVERTURNED else None,
+        )
+        for row in rows
+        if row.status in ("active", OVERTURNED)
+    )
+    steps = tuple(
+        model.StepEvidence(
+            id=str(step.id),
+            kind=step.kind,
+            occurred_at=step.occurred_at,
+            status=step.status,
+            decided_at=step.verified_at,
+            addresses=str(step.addresses_event_id) if step.addresses_event_id else None,
+            unsolicited=step.unsolicited,
+        )
+        for step in db.session.scalars(
+            select(RehabilitationStep).where(RehabilitationStep.contractor_id == contractor.id)
+        )
+    )
+    return model.Evidence(events, steps)
+
+
+def evidence_watermark(contractor: Contractor) -> datetime | None:
+    """The latest change to the contractor's evidence: recorded, retracted, amended, verified."""
+    moments = [
+        db.session.scalar(select(func.max(column)).where(table.contractor_id == contractor.id))
+        for table, column in (
+            (ConductEvent, ConductEvent.recorded_at),
+            (ConductEvent, ConductEvent.status_changed_at),
+            (RehabilitationStep, RehabilitationStep.recorded_at),
+            (RehabilitationStep, RehabilitationStep.verified_at),
+        )
+    ]
+    return max((m for m in moments if m is not None), default=None)
+
+
+def _plain(value: Any) -> Any:
+    """Model results as JSON: dataclasses as objects, times as ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return value
+
+
+def recompute(contractor: Contractor) -> TrustSnapshot:
+    """Assess the contractor now and store the snapshot and trajectory.
+
+    Idempotent: the same evidence and time give the same numbers. Emits `trajectory.updated`,
+    and `assessment.changed` when the band or eligibility moved.
+    """
+    now = clock.now()
+    policy, policy_version = policy_for(contractor)
+    watermark = evidence_watermark(contractor)
+    evidence = load_evidence(contractor)
+    result = model.assess(evidence, now, policy)
+    snapshot = db.session.get(TrustSnapshot, (contractor.agency_id, contractor.id))
+    before = (snapshot.band, snapshot.eligible) if snapshot else None
+    if snapshot is None:
+        snapshot = TrustSnapshot(contractor_id=contractor.id)
+        db.session.add(snapshot)
+    opinion = result.opinion
+    snapshot.computed_at = now
+    snapshot.model_version = result.model_version
+    snapshot.policy_version = policy_version
+    snapshot.evidence_watermark = watermark
+    snapshot.trust, snapshot.belief = opinion.trust, opinion.belief
+    snapshot.disbelief, snapshot.uncertainty = opinion.disbelief, opinion.uncertainty
+    snapshot.r, snapshot.s, snapshot.band = opinion.r, opinion.s, opinion.band
+    snapshot.eligible, snapshot.eligible_from = result.eligible, result.eligible_from
+    snapshot.blockers = _plain(result.blockers)
+    snapshot.next_steps = _plain(result.next_steps)
+    snapshot.explanation = _plain(result.explanation)
+    snapshot.projection = _plain(model.projection(evidence, now, policy))
+    db.session.execute(
+        delete(TrajectoryPoint).where(TrajectoryPoint.contractor_id == contractor.id)
+    )
+    db.session.add_all(
+        TrajectoryPoint(
+            contractor_id=contractor.id,
+            at=p.at,
+            trust=p.trust,
+            uncertainty=p.uncertainty,
+            band=p.band,
+        )
+        for p in model.trajectory(evidence, now, policy)
+    )
+    db.session.flush()
+    data = {"contractor_id": str(contractor.id), "trust": opinion.trust, "band": opinion.band,
+            "eligible": result.eligible, "computed_at": now.isoformat()}  # fmt: skip
+    publish_event("trajectory.updated", data)
+    if before != (snapshot.band, snapshot.eligible):
+        publish_event("assessment.changed", {**data, "previous": _plain(before)})
+    return snapshot
+
+
+def snapshot_of(contractor: Contractor) -> TrustSnapshot | None:
+    return db.session.get(TrustSnapshot, (contractor.agency_id, contractor.id))
+
+
+def current_assessment(contractor: Contractor) -> dict[str, Any]:
+    """The stored assessment, `pending` when evidence changed since it was computed; before the
+    first computation, the opinion of no evidence, pending."""
+    snapshot = snapshot_of(contractor)
+    if snapshot is None:
+        empty = model.assess(model.Evidence(), clock.now())
+        o = empty.opinion
+        return {
+            "trust": o.trust, "belief": o.belief, "disbelief": o.disbelief,
+            "uncertainty": o.uncertainty, "r": o.r, "s": o.s, "band": o.band,
+            "eligible": True, "eligible_from": None, "blockers": [], "next_steps": [],
+            "explanation": [], "model_version": model.MODEL_VERSION,
+            "policy_version": DEFAULT_POLICY_VERSION, "computed_at": None, "pending": True,
+        }  # fmt: skip
+    watermark = evidence_watermark(contractor)
+    pending = watermark is not None and (
+        snapshot.evidence_watermark is None or watermark > snapshot.evidence_watermark
+    )
+    return {
+        "trust": snapshot.trust, "belief": snapshot.belief, "disbelief": snapshot.disbelief,
+        "uncertainty": snapshot.uncertainty, "r": snapshot.r, "s": snapshot.s,
+        "band": snapshot.band, "eligible": snapshot.eligible,
+        "eligible_from": snapshot.eligible_from.isoformat() if snapshot.eligible_from else None,
+        "blockers": snapshot.blockers, "next_steps": snapshot.next_steps,
+        "explanation": snapshot.explanation, "model_version": snapshot.model_version,
+        "policy_version": snapshot.policy_version,
+        "computed_at": snapshot.computed_at.isoformat(), "pending": pending,
+    }  # fmt: skip
+
+
+def trajectory_points(
+    contractor: Contractor, start: datetime | None, end: datetime | None
+) -> list[TrajectoryPoint]:
+    statement = (
+        select(TrajectoryPoint)
+        .where(TrajectoryPoint.contractor_id == contractor.id)
+        .order_by(TrajectoryPoint.at)
+    )
+    if start is not None:
+        statement = statement.where(TrajectoryPoint.at >= start)
+    if end is not None:
+        statement = statement.where(TrajectoryPoint.at <= end)
+    return list(db.session.scalars(statement))

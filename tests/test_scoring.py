@@ -1,0 +1,148 @@
+"""Scoring: evidence changes reach the trust queue through the outbox, a worker recomputes the
+contractor, and the API serves the assessment and the trajectory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import select
+
+from reputation import clock
+from reputation.extensions import db
+from reputation.outbox.models import OutboxMessage
+from reputation.tenancy.scope import agency_scope
+from tests.conftest import login, repo_root
+from tests.factories import PASSWORD
+from workers.app import use_app
+from workers.relay import relay_once
+
+
+@pytest.fixture
+def recruiter(app, tenants):
+    return login(app, "acme", "recruiter@acme.test", PASSWORD)
+
+
+def run_recomputes(app, redis_url) -> None:
+    use_app(app)
+    relay_once(app)
+    connection = Redis.from_url(redis_url)
+    SimpleWorker([Queue("trust", connection=connection)], connection=connection).work(burst=True)
+
+
+def days_ago(n: float) -> str:
+    return (clock.now() - timedelta(days=n)).isoformat()
+
+
+def test_a_contractor_never_computed_is_unknown_and_pending(recruiter):
+    contractor = recruiter.post("contractors", {"name": "New Person"}).json
+    assessment = recruiter.get(f"contractors/{contractor['id']}/assessment").json
+    assert (assessment["trust"], assessment["uncertainty"], assessment["band"]) == (
+        0.5, 1.0, "insufficient_evidence",
+    )  # fmt: skip
+    assert assessment["pending"] is True
+    assert assessment["eligible"] is True
+
+
+def test_recorded_incident_is_assessed_with_its_road_to_a_second_chance(
+    app, tenants, recruiter, redis_url
+):
+    contractor = recruiter.post("contractors", {"name": "Robin"}).json
+    path = f"contractors/{contractor['id']}"
+    recruiter.post(
+        f"{path}/events", {"kind": "rudeness", "occurred_at": days_ago(1), "summary": "Shouted"}
+    )
+    assert recruiter.get(f"{path}/assessment").json["pending"] is True
+    run_recomputes(app, redis_url)
+    assessment = recruiter.get(f"{path}/assessment").json
+    assert assessment["pending"] is False
+    assert assessment["band"] == "caution"
+    assert assessment["eligible"] is False
+    assert {b["code"] for b in assessment["blockers"]} == {"trust_below_threshold", "cooling_off"}
+    # TRUST_MODEL.md §5: a moderate incident alone, about 2.2 years (793 days) after it.
+    days_to_go = (date.fromisoformat(assessment["eligible_from"]) - clock.now().date()).days
+    assert 790 <= days_to_go <= 793
+    assert sum(i["contribution"] for i in assessment["explanation"]) == pytest.approx(
+        assessment["s"]
+    )
+    assert (assessment["model_version"], assessment["policy_version"]) == ("beta-decay-v1", 0)
+
+    trajectory = recruiter.get(f"{path}/trajectory").json
+    assert trajectory["points"] and len(trajectory["projection"]) == 365
+    assert trajectory["current"]["band"] == "caution"
+    with app.app_context(), agency_scope(tenants[0].agency_id):
+        events = db.session.scalars(
+            select(OutboxMessage.name).where(OutboxMessage.kind == "event")
+        ).all()
+        db.session.rollback()
+    assert {"trajectory.updated", "assessment.changed"} <= set(events)
+
+
+def test_verified_repair_shortens_the_road(app, tenants, recruiter, redis_url):
+    contractor = recruiter.post("contractors", {"name": "Robin"}).json
+    path = f"contractors/{contractor['id']}"
+    event = recruiter.post(
+        f"{path}/events", {"kind": "rudeness", "occurred_at": days_ago(3), "summary": "Shouted"}
+    ).json
+    for kind, unsolicited, ago in (("acknowledgement", False, 2), ("outreach", True, 1)):
+        step = recruiter.post(
+            f"{path}/rehabilitation",
+            {"kind": kind, "occurred_at": days_ago(ago), "addresses_event_id": event["id"],
+             "unsolicited": unsolicited},
+        ).json  # fmt: skip
+        recruiter.post(f"rehabilitation/{step['id']}/verify", {"decision": "verified"})
+    run_recomputes(app, redis_url)
+    assessment = recruiter.get(f"{path}/assessment").json
+    assert [b["code"] for b in assessment["blockers"]] == ["cooling_off"]
+    days_to_go = (date.fromisoformat(assessment["eligible_from"]) - clock.now().date()).days
+    assert 26 <= days_to_go <= 27  # 30 days after the incident
+
+
+def test_a_decision_keeps_the_assessment_it_was_made_with(app, recruiter, redis_url):
+    contractor = recruiter.post("contractors", {"name": "Robin"}).json
+    path = f"contractors/{contractor['id']}"
+    recruiter.post(
+        f"{path}/events", {"kind": "ghosting", "occurred_at": days_ago(10), "summary": "Gone"}
+    )
+    run_recomputes(app, redis_url)
+    seen = recruiter.get(f"{path}/assessment").json
+    decision = recruiter.post(f"{path}/decisions", {"decision": "decline", "reason": "Too soon"})
+    assert decision.json["assessment"] == seen
+
+
+def test_trajectory_period_must_be_in_order(recruiter):
+    contractor = recruiter.post("contractors", {"name": "Robin"}).json
+    response = recruiter.get(
+        f"contractors/{contractor['id']}/trajectory?from=2025-01-02T00:00:00Z&to=2025-01-01T00:00:00Z"
+    )
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == "from"
+
+
+def test_a_real_worker_updates_the_assessment_with_no_other_call(app, recruiter, service_env):
+    contractor = recruiter.post("contractors", {"name": "Robin"}).json
+    path = f"contractors/{contractor['id']}/assessment"
+    workers = subprocess.Popen(
+        [sys.executable, "-m", "workers", "--workers", "1", "--poll", "0.05"],
+        cwd=repo_root(), env=service_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        recruiter.post(
+            f"contractors/{contractor['id']}/events",
+            {"kind": "costly_mistake", "occurred_at": days_ago(5), "summary": "Broke prod"},
+        )
+        deadline = time.monotonic() + 30
+        assessment = recruiter.get(path).json
+        while assessment["pending"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+            assessment = recruiter.get(path).json
+        assert not assessment["pending"], "no recompute within 30 s"
+        assert assessment["band"] in ("caution", "do_not_engage")
+    finally:
+        workers.terminate()
+        workers.wait(timeout=30)
