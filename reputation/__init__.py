@@ -91,9 +91,10 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from reputation.demo import demo_cli
+    from reputation.scoring.cli import trust_cli
     from reputation.tenancy.cli import agencies_cli, api_keys_cli, users_cli
 
-    for group in (agencies_cli, users_cli, api_keys_cli, demo_cli):
+    for group in (agencies_cli, users_cli, api_keys_cli, demo_cli, trust_cli):
         app.cli.add_command(group)
 
 

@@ -146,3 +146,64 @@ def test_a_real_worker_updates_the_assessment_with_no_other_call(app, recruiter,
     finally:
         workers.terminate()
         workers.wait(timeout=30)
+
+
+def test_contractors_filter_by_band_and_eligibility(app, recruiter, redis_url):
+    recruiter.post("contractors", {"name": "Fresh"})
+    rude = recruiter.post("contractors", {"name": "Rude"}).json
+    recruiter.post(
+        f"contractors/{rude['id']}/events",
+        {"kind": "rudeness", "occurred_at": days_ago(1), "summary": "Shouted"},
+    )
+    run_recomputes(app, redis_url)
+
+    def names(query):
+        return [c["name"] for c in recruiter.get(f"contractors?{query}").json["items"]]
+
+    assert names("band=caution") == ["Rude"]
+    assert names("band=insufficient_evidence") == ["Fresh"]
+    assert names("eligible=false") == ["Rude"]
+    assert names("eligible=true") == ["Fresh"]
+    assert recruiter.get("contractors?band=shiny").status_code == 422
+
+
+def test_nightly_sweep_refreshes_every_agency_and_is_enqueued_once_a_day(app, tenants, redis_url):
+    from datetime import UTC, datetime
+
+    from reputation.scoring.models import TrustSnapshot
+    from tests.factories import make_evidence
+    from workers.jobs import nightly_sweep
+    from workers.schedule import sweep_due
+
+    for tenant in tenants:
+        make_evidence(app, tenant)
+    use_app(app)
+    assert nightly_sweep() == 2
+    for tenant in tenants:
+        with app.app_context(), agency_scope(tenant.agency_id):
+            assert db.session.scalar(select(TrustSnapshot.band)) is not None
+            db.session.rollback()
+
+    early = datetime(2026, 5, 1, 2, 59, tzinfo=UTC)
+    assert not sweep_due(app, early)
+    late = datetime(2026, 5, 1, 3, 1, tzinfo=UTC)
+    assert sweep_due(app, late) and not sweep_due(app, late)  # a second scheduler finds it taken
+    assert Queue("bulk", connection=Redis.from_url(redis_url)).job_ids == [
+        "nightly-sweep-2026-05-01"
+    ]
+
+
+def test_operator_recomputes_on_demand(app, tenants, service_env):
+    from tests.factories import make_evidence
+
+    evidence = make_evidence(app, tenants[0])
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "trust", "recompute", "--agency", "acme",
+         "--contractor", str(evidence["contractor_id"])],
+        cwd=repo_root(), env=service_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "acme: recomputed 1 contractor(s)." in result.stdout
+    recruiter = login(app, "acme", "recruiter@acme.test", PASSWORD)
+    assessment = recruiter.get(f"contractors/{evidence['contractor_id']}/assessment").json
+    assert assessment["pending"] is False

@@ -1,7 +1,7 @@
-"""`python -m workers`: the RQ workers (with RQ's scheduler) and the outbox relay.
+"""`python -m workers`: the RQ workers (with RQ's scheduler), the outbox relay and the schedule.
 
-With no flags it supervises one relay and `--workers` RQ workers as child processes and stops them
-all on SIGTERM or SIGINT. `--role relay` or `--role worker` runs one of them in this process.
+With no flags it supervises one relay, one scheduler and `--workers` RQ workers as child processes
+and stops them all on SIGTERM or SIGINT. `--role relay|worker|scheduler` runs one in this process.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from reputation.outbox.service import QUEUES
 from reputation.queues import queue, redis_connection
 from workers.app import worker_app
 from workers.relay import run_relay
+from workers.schedule import run_schedule
 
 
 def run_worker(with_scheduler: bool) -> None:
@@ -32,7 +33,8 @@ def run_worker(with_scheduler: bool) -> None:
 
 def supervise(workers: int, poll: float) -> int:
     children = [
-        subprocess.Popen([sys.executable, "-m", "workers", "--role", "relay", "--poll", str(poll)])
+        subprocess.Popen([sys.executable, "-m", "workers", "--role", "relay", "--poll", str(poll)]),
+        subprocess.Popen([sys.executable, "-m", "workers", "--role", "scheduler"]),
     ]
     for index in range(workers):
         role = ["--role", "worker"] + (["--no-scheduler"] if index else [])
@@ -61,7 +63,7 @@ def supervise(workers: int, poll: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
-    parser.add_argument("--role", choices=["all", "relay", "worker"], default="all")
+    parser.add_argument("--role", choices=["all", "relay", "worker", "scheduler"], default="all")
     parser.add_argument("--workers", type=int, default=2, help="RQ worker processes (role all)")
     parser.add_argument("--poll", type=float, default=0.2, help="relay's idle poll, seconds")
     parser.add_argument(
@@ -73,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with contextlib.suppress(KeyboardInterrupt):
             run_relay(worker_app(), poll_seconds=args.poll)
+        return 0
+    if args.role == "scheduler":
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        with contextlib.suppress(KeyboardInterrupt):
+            run_schedule(worker_app())
         return 0
     if args.role == "worker":
         run_worker(with_scheduler=not args.no_scheduler)

@@ -56,3 +56,21 @@ def run_import(import_id: str) -> None:
     record = service.find_import(uuid.UUID(import_id))
     if record is not None:
         service.run_import(record)
+
+
+def nightly_sweep() -> int:
+    """Refresh every agency's current scores (scores move with time alone); one agency at a time,
+    each in its own scope. Returns how many contractors were recomputed."""
+    from sqlalchemy import select
+
+    from reputation.scoring import service
+    from reputation.tenancy.models import Agency
+
+    with worker_app().app_context():
+        agencies = db.session.scalars(select(Agency.id).order_by(Agency.id)).all()
+        total = 0
+        for agency_id in agencies:
+            with agency_scope(agency_id):
+                total += service.recompute_agency()
+            db.session.commit()
+        return total

@@ -6,6 +6,7 @@ from marshmallow import validate
 from reputation.api.fields import one_of, required_text, text
 from reputation.api.pagination import PageArgs
 from reputation.contractors.models import STATUSES
+from reputation.trust.policy import BANDS
 
 Tags = ma.fields.List(
     ma.fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50)
@@ -43,6 +44,12 @@ class ContractorUpdateSchema(ma.Schema):
         ma.fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50)
     )
     status = one_of(STATUSES, "status")
+    band = one_of(
+        BANDS,
+        "band",
+        metadata={"description": "The current band (never computed: insufficient_evidence)"},
+    )
+    eligible = ma.fields.Boolean(metadata={"description": "Currently eligible for a second chance"})
 
 
 class ContractorQuerySchema(PageArgs):
@@ -51,3 +58,9 @@ class ContractorQuerySchema(PageArgs):
     external_ref = text(100)
     tag = text(50)
     status = one_of(STATUSES, "status")
+    band = one_of(
+        BANDS,
+        "band",
+        metadata={"description": "The current band (never computed: insufficient_evidence)"},
+    )
+    eligible = ma.fields.Boolean(metadata={"description": "Currently eligible for a second chance"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from reputation import clock
@@ -13,6 +13,7 @@ from reputation.audit.service import record_audit
 from reputation.contractors.models import Contractor, ContractorTag
 from reputation.extensions import db
 from reputation.outbox.service import publish_event
+from reputation.scoring.models import TrustSnapshot
 
 EDITABLE = ("name", "email", "external_ref", "status")
 
@@ -110,8 +111,11 @@ def search(
     external_ref: str | None = None,
     tag: str | None = None,
     status: str | None = None,
+    band: str | None = None,
+    eligible: bool | None = None,
 ) -> Select[tuple[Contractor]]:
-    """The agency's contractors matching every filter given, by name."""
+    """The agency's contractors matching every filter given, by name. A contractor never
+    assessed has the opinion of no evidence: insufficient_evidence, and eligible."""
     statement = (
         select(Contractor)
         .options(selectinload(Contractor.tag_rows))
@@ -133,6 +137,20 @@ def search(
         statement = statement.where(Contractor.external_ref == external_ref)
     if status:
         statement = statement.where(Contractor.status == status)
+    if band is not None or eligible is not None:
+        statement = statement.outerjoin(
+            TrustSnapshot,
+            and_(
+                TrustSnapshot.agency_id == Contractor.agency_id,
+                TrustSnapshot.contractor_id == Contractor.id,
+            ),
+        )
+    if band is not None:
+        statement = statement.where(
+            func.coalesce(TrustSnapshot.band, "insufficient_evidence") == band
+        )
+    if eligible is not None:
+        statement = statement.where(func.coalesce(TrustSnapshot.eligible, True) == eligible)
     if tag:
         statement = statement.where(
             exists().where(

@@ -146,6 +146,24 @@ def recompute(contractor: Contractor) -> TrustSnapshot:
     return snapshot
 
 
+def recompute_agency(batch: int = 500) -> int:
+    """Recompute every contractor of the agency in scope, committing batch by batch, since
+    scores move with time alone. Returns how many were recomputed."""
+    done, after = 0, None
+    while True:
+        statement = select(Contractor).order_by(Contractor.id).limit(batch)
+        if after is not None:
+            statement = statement.where(Contractor.id > after)
+        contractors = db.session.scalars(statement).all()
+        if not contractors:
+            return done
+        for contractor in contractors:
+            recompute(contractor)
+        after = contractors[-1].id
+        done += len(contractors)
+        db.session.commit()
+
+
 def snapshot_of(contractor: Contractor) -> TrustSnapshot | None:
     return db.session.get(TrustSnapshot, (contractor.agency_id, contractor.id))
 
