@@ -256,3 +256,24 @@ def test_ageing_never_makes_negative_evidence_weigh_more(evidence, t, later):
     for item_id, weight in now.items():
         # Steps may repair it meanwhile; nothing makes it heavier.
         assert then.get(item_id, 0.0) <= weight + 1e-12
+
+
+def reference_eligible_from(evidence, t):
+    """§6 read literally: try every whole day in turn with the full computation."""
+    from reputation.trust.model import blockers, known_at
+
+    if not blockers(evidence, t, POLICY):
+        return None
+    known = known_at(evidence, t)
+    for d in range(1, POLICY.projection_days + 1):
+        if not blockers(known, t + days(d), POLICY):
+            return (t + days(d)).date()
+    return None
+
+
+@settings(max_examples=25, deadline=None)
+@given(evidence_sets(), moments)
+def test_the_fast_forecast_finds_the_same_day_as_the_literal_reading(evidence, t):
+    from reputation.trust.model import eligible_from
+
+    assert eligible_from(evidence, t, POLICY) == reference_eligible_from(evidence, t)

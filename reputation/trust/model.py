@@ -287,19 +287,103 @@ def blockers(
     return found
 
 
+def known_at(evidence: Evidence, t: datetime) -> Evidence:
+    """The evidence as it stood at `t`: "if nothing changes" projects only this forward."""
+    return Evidence(
+        events=tuple(
+            replace(
+                e, counts_until=e.counts_until if e.counts_until and e.counts_until <= t else None
+            )
+            for e in evidence.events
+            if e.occurred_at <= t
+        ),
+        steps=tuple(
+            replace(
+                s,
+                status=s.status_at(t),
+                decided_at=s.decided_at if s.status_at(t) != "pending" else None,
+            )
+            for s in evidence.steps
+            if s.occurred_at <= t
+        ),
+    )
+
+
+class _Forecast:
+    """The opinion at t + d days with nothing new, in O(number of half-lives) per day.
+
+    With nothing new every item's weight only decays (repair and verification stay as they are)
+    until it leaves the evidence (a negative event ageing out), so the items group by half-life:
+    sum(c_i * 0.5 ** (d / h)) over a group is (sum c_i) * 0.5 ** (d / h).
+    """
+
+    def __init__(self, evidence: Evidence, t: datetime, policy: Policy) -> None:
+        self.t, self.policy = t, policy
+        self.sums: dict[tuple[str, float], float] = {}
+        self.leaving: list[tuple[datetime, str, float, float]] = []  # when, side, half-life, c
+        self.negatives = 0
+        events = {e.id: e for e in evidence.events}
+        steps = {s.id: s for s in evidence.steps}
+        for item in explain(evidence, t, policy):
+            if item.item_type == "rehabilitation_step":
+                half_life = policy.step_half_life_days[steps[item.item_id].kind]
+            else:
+                event = events[item.item_id]
+                half_life = policy.conduct_half_life_days[event.kind]
+                if event.negative and not _too_old(event, t, policy):
+                    self.negatives += 1
+                    # It counts while its age is at most the limit, then not at all.
+                    leaves = event.occurred_at + timedelta(days=policy.max_negative_age_days)
+                    self.leaving.append((leaves, item.side, half_life, item.contribution))
+            key = (item.side, half_life)
+            self.sums[key] = self.sums.get(key, 0.0) + item.contribution
+        self.leaving.sort()
+
+    def days(self, first: int, last: int) -> Iterable[tuple[int, float, int]]:
+        """(d, E, counting negatives) for each whole day from `first` to `last`."""
+        sums, pending = dict(self.sums), list(self.leaving)
+        negatives = self.negatives
+        policy = self.policy
+        for d in range(first, last + 1):
+            at = self.t + d * DAY
+            while pending and pending[0][0] < at:
+                _, side, half_life, contribution = pending.pop(0)
+                sums[(side, half_life)] -= contribution
+                negatives -= 1
+            r = s = 0.0
+            for (side, half_life), total in sums.items():
+                weight = total * math.pow(0.5, d / half_life)
+                if side == "r":
+                    r += weight
+                else:
+                    s += weight
+            trust = (r + policy.base_rate * policy.prior_weight) / (r + s + policy.prior_weight)
+            yield d, trust, negatives
+
+
 def eligible_from(evidence: Evidence, t: datetime, policy: Policy) -> date | None:
     """§6: the first whole day d >= 1 on which, with nothing new, the contractor is eligible at
     t + d days; None when eligible now or never within the projection."""
     if not blockers(evidence, t, policy):
         return None
-    # Days before every cooling-off ends cannot qualify; start there. (Exact, not a shortcut.)
+    evidence = known_at(evidence, t)
     negatives = _counting_negatives(evidence, t, policy)
-    cooling_end = max(
+    # No day before every cooling-off has run can qualify, nor, while an unacknowledged severe
+    # incident still counts, any day before it ages out (nothing new can acknowledge it).
+    bounds = [
         e.occurred_at + timedelta(days=policy.cooling_off_days[e.severity]) for e in negatives
-    )
-    first = max(1, math.ceil(_age_days(cooling_end, t)))
-    for d in range(first, policy.projection_days + 1):
-        if not blockers(evidence, t + d * DAY, policy):
+    ]
+    bounds += [
+        e.occurred_at + timedelta(days=policy.max_negative_age_days) + timedelta(microseconds=1)
+        for e in negatives
+        if e.severity >= policy.severe_from and not _acknowledged(e, evidence, t)
+    ]
+    first = max(1, math.ceil(_age_days(max(bounds), t)))
+    for d, trust, remaining in _Forecast(evidence, t, policy).days(first, policy.projection_days):
+        # The fast forecast finds the day; the reference computation confirms it.
+        if (remaining == 0 or trust >= policy.eligibility_threshold - 1e-9) and not blockers(
+            evidence, t + d * DAY, policy
+        ):
             return (t + d * DAY).date()
     return None
 
@@ -327,11 +411,10 @@ def next_steps(
     steps = []
     events = {e.id: e for e in evidence.events}
     codes = {b.code for b in found}
+    weights = {i.item_id: i.contribution for i in explain(evidence, t, policy)}
     heaviest = max(
         _counting_negatives(evidence, t, policy),
-        key=lambda e: next(
-            (i.contribution for i in explain(evidence, t, policy) if i.item_id == e.id), 0.0
-        ),
+        key=lambda e: weights.get(e.id, 0.0),
         default=None,
     )
     candidates: list[tuple[str, str, ConductEvidence | None]] = []
@@ -411,4 +494,4 @@ def projection(evidence: Evidence, t: datetime, policy: Policy | None = None) ->
     policy = policy or Policy()
     step = timedelta(days=policy.trajectory_sample_days)
     weeks = policy.projection_days // policy.trajectory_sample_days
-    return [_point(evidence, t + i * step, policy) for i in range(1, weeks + 1)]
+    return [_point(known_at(evidence, t), t + i * step, policy) for i in range(1, weeks + 1)]
