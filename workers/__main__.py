@@ -32,14 +32,18 @@ def run_worker(with_scheduler: bool) -> None:
 
 
 def supervise(workers: int, poll: float) -> int:
-    children = [
-        subprocess.Popen([sys.executable, "-m", "workers", "--role", "relay", "--poll", str(poll)]),
-        subprocess.Popen([sys.executable, "-m", "workers", "--role", "scheduler"]),
+    """Run the children until SIGTERM or SIGINT; a child that dies is started again, so an
+    outage (Redis gone, a worker killed) heals without an operator."""
+    commands = [
+        ["--role", "relay", "--poll", str(poll)],
+        ["--role", "scheduler"],
+        *(["--role", "worker"] + (["--no-scheduler"] if i else []) for i in range(workers)),
     ]
-    for index in range(workers):
-        role = ["--role", "worker"] + (["--no-scheduler"] if index else [])
-        children.append(subprocess.Popen([sys.executable, "-m", "workers", *role]))
 
+    def start(arguments: list[str]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "workers", *arguments])
+
+    children = [start(arguments) for arguments in commands]
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -48,8 +52,14 @@ def supervise(workers: int, poll: float) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    while not stopping and all(child.poll() is None for child in children):
+    while not stopping:
         time.sleep(0.5)
+        for index, child in enumerate(children):
+            if child.poll() is not None and not stopping:
+                logging.warning(
+                    "%s exited with %s; starting it again", commands[index], child.returncode
+                )
+                children[index] = start(commands[index])
     for child in children:
         if child.poll() is None:
             child.terminate()
@@ -58,7 +68,7 @@ def supervise(workers: int, poll: float) -> int:
             child.wait(timeout=30)
         except subprocess.TimeoutExpired:
             child.kill()
-    return 0 if stopping else 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
