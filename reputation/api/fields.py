@@ -30,6 +30,12 @@ class Timestamp(ma.fields.AwareDateTime):
             raise ma.ValidationError("Not a time that can be expressed in UTC.") from error
 
 
+def check_period(data: dict[str, Any], start: str, end: str, names: tuple[str, str]) -> None:
+    """A period's start may not come after its end; the error names the start as sent."""
+    if data.get(start) is not None and data.get(end) is not None and data[start] > data[end]:
+        raise ma.ValidationError(f"{names[0]} is after {names[1]}.", names[0])
+
+
 def not_in_the_future(value: datetime) -> None:
     if value < EARLIEST:
         raise ma.ValidationError("Must not be before 1970-01-01T00:00:00Z.")

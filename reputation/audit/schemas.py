@@ -5,7 +5,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from reputation.api.fields import Timestamp
+from reputation.api.fields import Timestamp, check_period
 from reputation.api.pagination import PageArgs
 
 
@@ -32,5 +32,4 @@ class AuditQuerySchema(PageArgs):
 
     @ma.validates_schema
     def _period_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
-        if "since" in data and "until" in data and data["since"] > data["until"]:
-            raise ma.ValidationError("since is after until.", "since")
+        check_period(data, "since", "until", ("since", "until"))

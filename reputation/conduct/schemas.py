@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from reputation.api.fields import (
     Timestamp,
+    check_period,
     evidence_urls,
     occurred_at,
     one_of,
@@ -88,7 +91,5 @@ class EventQuerySchema(PageArgs):
     occurred_to = Timestamp(data_key="to")
 
     @ma.validates_schema
-    def _period_in_order(self, data: dict[str, object], **kwargs: object) -> None:
-        start, end = data.get("occurred_from"), data.get("occurred_to")
-        if start is not None and end is not None and start > end:  # type: ignore[operator]
-            raise ma.ValidationError("from is after to.", "from")
+    def _period_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        check_period(data, "occurred_from", "occurred_to", ("from", "to"))

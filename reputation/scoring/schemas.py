@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
-from reputation.api.fields import Timestamp
+from reputation.api.fields import Timestamp, check_period
 
 
 class AssessmentSchema(ma.Schema):
@@ -44,7 +46,5 @@ class PeriodSchema(ma.Schema):
     end = Timestamp(data_key="to")
 
     @ma.validates_schema
-    def _in_order(self, data: dict[str, object], **kwargs: object) -> None:
-        start, end = data.get("start"), data.get("end")
-        if start is not None and end is not None and start > end:  # type: ignore[operator]
-            raise ma.ValidationError("from is after to.", "from")
+    def _in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        check_period(data, "start", "end", ("from", "to"))
