@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from reputation.extensions import limiter
     from reputation.health.views import health
     from reputation.imports.views import imports
+    from reputation.policy.views import policy
     from reputation.rehabilitation.views import rehabilitation
     from reputation.scoring.views import scoring
     from reputation.tenancy.views import api_keys, auth, users
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
         taxonomy,
         imports,
         scoring,
+        policy,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)
@@ -107,6 +109,7 @@ def import_models() -> None:
     import reputation.decisions.models
     import reputation.imports.models
     import reputation.outbox.models
+    import reputation.policy.models
     import reputation.rehabilitation.models
     import reputation.scoring.models
     import reputation.tenancy.models  # noqa: F401

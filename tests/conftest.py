@@ -212,6 +212,9 @@ class Api:
     def post(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.request("POST", path, json, **kwargs)
 
+    def put(self, path: str, json: Any = None, **kwargs: Any) -> Any:
+        return self.request("PUT", path, json, **kwargs)
+
     def patch(self, path: str, json: Any = None, **kwargs: Any) -> Any:
         return self.request("PATCH", path, json, **kwargs)
 

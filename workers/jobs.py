@@ -58,6 +58,14 @@ def run_import(import_id: str) -> None:
         service.run_import(record)
 
 
+@tenant_job
+def recompute_agency() -> int:
+    """Recompute every contractor of an agency (after a change of its policy)."""
+    from reputation.scoring import service
+
+    return service.recompute_agency()
+
+
 def nightly_sweep() -> int:
     """Refresh every agency's current scores (scores move with time alone); one agency at a time,
     each in its own scope. Returns how many contractors were recomputed."""

@@ -13,17 +13,10 @@ from reputation.conduct.models import OVERTURNED, ConductEvent
 from reputation.contractors.models import Contractor
 from reputation.extensions import db
 from reputation.outbox.service import publish_event
+from reputation.policy.service import policy_in_force
 from reputation.rehabilitation.models import RehabilitationStep
 from reputation.scoring.models import TrajectoryPoint, TrustSnapshot
 from reputation.trust import model
-from reputation.trust.policy import Policy
-
-# The defaults of TRUST_MODEL.md; agencies' own policies will number from 1.
-DEFAULT_POLICY_VERSION = 0
-
-
-def policy_for(contractor: Contractor) -> tuple[Policy, int]:
-    return Policy(), DEFAULT_POLICY_VERSION
 
 
 def load_evidence(contractor: Contractor) -> model.Evidence:
@@ -102,7 +95,7 @@ def recompute(contractor: Contractor) -> TrustSnapshot:
     and `assessment.changed` when the band or eligibility moved.
     """
     now = clock.now()
-    policy, policy_version = policy_for(contractor)
+    policy, policy_version = policy_in_force()
     watermark = evidence_watermark(contractor)
     evidence = load_evidence(contractor)
     result = model.assess(evidence, now, policy)
@@ -173,14 +166,14 @@ def current_assessment(contractor: Contractor) -> dict[str, Any]:
     first computation, the opinion of no evidence, pending."""
     snapshot = snapshot_of(contractor)
     if snapshot is None:
-        empty = model.assess(model.Evidence(), clock.now())
-        o = empty.opinion
+        policy, policy_version = policy_in_force()
+        o = model.assess(model.Evidence(), clock.now(), policy).opinion
         return {
             "trust": o.trust, "belief": o.belief, "disbelief": o.disbelief,
             "uncertainty": o.uncertainty, "r": o.r, "s": o.s, "band": o.band,
             "eligible": True, "eligible_from": None, "blockers": [], "next_steps": [],
             "explanation": [], "model_version": model.MODEL_VERSION,
-            "policy_version": DEFAULT_POLICY_VERSION, "computed_at": None, "pending": True,
+            "policy_version": policy_version, "computed_at": None, "pending": True,
         }  # fmt: skip
     watermark = evidence_watermark(contractor)
     pending = watermark is not None and (

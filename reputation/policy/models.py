@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from reputation.db import JSONType, UTCDateTime, utcnow
+from reputation.evidence import RecordedBy
+from reputation.extensions import db
+from reputation.tenancy.models import TenantModel
+
+
+class PolicyVersion(TenantModel, RecordedBy, db.Model):
+    """One version of an agency's policy: its overrides of the defaults. Never changed."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("agency_id", "version"),)
+
+    version: Mapped[int] = mapped_column()
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
