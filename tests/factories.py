@@ -88,3 +88,13 @@ def make_import(app: Flask, tenant: Tenant) -> uuid.UUID:
         import_id = record.id
         db.session.commit()
     return import_id
+
+
+def make_simulation(app: Flask, tenant: Tenant) -> uuid.UUID:
+    """A policy simulation of `tenant`, queued."""
+    from reputation.policy.service import start_simulation
+
+    with app.app_context(), agency_scope(tenant.agency_id):
+        simulation_id = start_simulation({"eligibility_threshold": 0.4}).id
+        db.session.commit()
+    return simulation_id

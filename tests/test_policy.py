@@ -100,3 +100,24 @@ def test_a_new_policy_recomputes_the_agency(app, admin, redis_url):
     run_jobs(app, redis_url)
     after = admin.get(path).json
     assert (after["eligible"], after["policy_version"]) == (True, 1)
+
+
+def test_a_simulation_reports_who_would_change_and_changes_nothing(app, admin, redis_url):
+    robin = admin.post("contractors", {"name": "Robin"}).json
+    admin.post("contractors", {"name": "Sam"})
+    admin.post(
+        f"contractors/{robin['id']}/events",
+        {"kind": "rudeness", "summary": "Shouted",
+         "occurred_at": (clock.now() - timedelta(days=40)).isoformat()},
+    )  # fmt: skip
+    started = admin.post("policy/simulate", {"eligibility_threshold": 0.3})
+    assert started.status_code == 202 and started.json["status"] == "queued"
+    run_jobs(app, redis_url)
+    done = admin.get(started.headers["Location"]).json
+    assert done["status"] == "completed"
+    result = done["result"]
+    assert (result["contractors"], result["eligibility_changes"]) == (2, 1)
+    assert [(c["name"], c["eligible"]) for c in result["changes"]] == [("Robin", [False, True])]
+    assert admin.get("policy").json["version"] == 0  # a simulation is not a change
+    bad = admin.post("policy/simulate", {"band_thresholds": {"caution": 0.9}})
+    assert bad.status_code == 422

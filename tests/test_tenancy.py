@@ -16,7 +16,7 @@ from reputation.extensions import db
 from reputation.tenancy.models import User
 from reputation.tenancy.scope import CrossTenantWrite, agency_scope
 from tests.conftest import Api, login
-from tests.factories import PASSWORD, make_evidence, make_import
+from tests.factories import PASSWORD, make_evidence, make_import, make_simulation
 
 # Bodies that pass validation, for routes whose body is checked before the object is looked up.
 # A route that takes a body with required fields adds one here.
@@ -46,6 +46,7 @@ def objects_of(app, tenant) -> dict[str, str]:
         "key_id": str(tenant.key_ids["write"]),
         **{name: str(value) for name, value in make_evidence(app, tenant).items()},
         "import_id": str(make_import(app, tenant)),
+        "simulation_id": str(make_simulation(app, tenant)),
     }
 
 

@@ -66,6 +66,21 @@ def recompute_agency() -> int:
     return service.recompute_agency()
 
 
+@tenant_job
+def simulate_policy(simulation_id: str) -> None:
+    """Run a proposed policy over an agency's contractors (reputation.policy.service)."""
+    from sqlalchemy import select
+
+    from reputation.policy import service
+    from reputation.policy.models import PolicySimulation
+
+    simulation = db.session.scalar(
+        select(PolicySimulation).where(PolicySimulation.id == uuid.UUID(simulation_id))
+    )
+    if simulation is not None:
+        service.run_simulation(simulation)
+
+
 def nightly_sweep() -> int:
     """Refresh every agency's current scores (scores move with time alone); one agency at a time,
     each in its own scope. Returns how many contractors were recomputed."""

@@ -21,3 +21,15 @@ class PolicyVersion(TenantModel, RecordedBy, db.Model):
     version: Mapped[int] = mapped_column()
     overrides: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PolicySimulation(TenantModel, RecordedBy, db.Model):
+    """A proposed policy run over the agency's contractors, and what it would change."""
+
+    __tablename__ = "policy_simulations"
+
+    overrides: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(db.String(20), default="queued")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -97,3 +97,15 @@ class PolicyVersionSchema(ma.Schema):
 
 class PolicyQuerySchema(ma.Schema):
     version = ma.fields.Integer(validate=validate.Range(min=0, max=1_000_000))
+
+
+class SimulationSchema(ma.Schema):
+    id = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "queued or completed"})
+    overrides = ma.fields.Dict()
+    result = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "contractors, band_changes, eligibility_changes, changes"},
+    )
+    created_at = ma.fields.DateTime()
+    finished_at = ma.fields.DateTime(allow_none=True)
