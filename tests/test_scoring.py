@@ -207,3 +207,23 @@ def test_operator_recomputes_on_demand(app, tenants, service_env):
     recruiter = login(app, "acme", "recruiter@acme.test", PASSWORD)
     assessment = recruiter.get(f"contractors/{evidence['contractor_id']}/assessment").json
     assert assessment["pending"] is False
+
+
+def test_the_same_evidence_policy_and_moment_give_the_same_numbers(app, tenants):
+    from reputation.contractors.models import Contractor
+    from reputation.scoring import service
+    from tests.factories import make_evidence
+
+    evidence = make_evidence(app, tenants[0])
+    results = []
+    with clock.frozen(clock.now()):
+        for _ in range(2):
+            with app.app_context(), agency_scope(tenants[0].agency_id):
+                contractor = db.session.scalar(
+                    select(Contractor).where(Contractor.id == evidence["contractor_id"])
+                )
+                service.recompute(contractor)
+                db.session.commit()
+                results.append(service.current_assessment(contractor))
+    assert results[0] == results[1]
+    assert results[0]["pending"] is False
