@@ -17,6 +17,7 @@ from reputation.policy.service import policy_in_force
 from reputation.rehabilitation.models import RehabilitationStep
 from reputation.scoring.models import TrajectoryPoint, TrustSnapshot
 from reputation.trust import model
+from reputation.trust.policy import Policy
 
 
 def load_evidence(contractor: Contractor) -> model.Evidence:
@@ -88,14 +89,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def recompute(contractor: Contractor) -> TrustSnapshot:
+def recompute(
+    contractor: Contractor, policy_in_use: tuple[Policy, int] | None = None
+) -> TrustSnapshot:
     """Assess the contractor now and store the snapshot and trajectory.
 
     Idempotent: the same evidence and time give the same numbers. Emits `trajectory.updated`,
     and `assessment.changed` when the band or eligibility moved.
     """
     now = clock.now()
-    policy, policy_version = policy_in_force()
+    policy, policy_version = policy_in_use or policy_in_force()
     watermark = evidence_watermark(contractor)
     evidence = load_evidence(contractor)
     result = model.assess(evidence, now, policy)
@@ -143,6 +146,7 @@ def recompute_agency(batch: int = 500) -> int:
     """Recompute every contractor of the agency in scope, committing batch by batch, since
     scores move with time alone. Returns how many were recomputed."""
     done, after = 0, None
+    policy_in_use = policy_in_force()  # one read for the whole agency
     while True:
         statement = select(Contractor).order_by(Contractor.id).limit(batch)
         if after is not None:
@@ -151,7 +155,7 @@ def recompute_agency(batch: int = 500) -> int:
         if not contractors:
             return done
         for contractor in contractors:
-            recompute(contractor)
+            recompute(contractor, policy_in_use)
         after = contractors[-1].id
         done += len(contractors)
         db.session.commit()
