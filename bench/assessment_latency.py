@@ -13,15 +13,22 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import subprocess
-import threading
 import time
 from datetime import UTC, datetime
 
 import redis
-from common import REDIS_URL, ROOT, fresh_database, percentile
+from common import (
+    REDIS_URL,
+    ROOT,
+    fresh_database,
+    percentile,
+    run_clients,
+    service_env,
+    start_web,
+    stop,
+)
 from events_http import BODY, seed
 
 
@@ -74,35 +81,17 @@ def main() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
     with fresh_database() as database_url:
         key, contractors, _ = seed(database_url, 200)
-        env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
-               "SECRET_KEY": "bench", "RATELIMIT_DEFAULT": "1000000 per minute"}  # fmt: skip
-        web = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "--bind",
-             f"127.0.0.1:{args.port}", "--access-logfile", "/dev/null", "wsgi:app"],
-            cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        env = service_env(database_url)
+        web = start_web(env, args.port)
         workers = subprocess.Popen(
             [str(ROOT / ".venv/bin/python"), "-m", "workers", "--workers", "2", "--poll", "0.05"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         try:
-            time.sleep(4)
-            latencies: list[list[float]] = [[] for _ in range(args.clients)]
-            threads = [
-                threading.Thread(
-                    target=client, args=(args.port, key, contractors, args.seconds, out)
-                )
-                for out in latencies
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            time.sleep(4)  # the workers are up
+            every = run_clients(args.clients, client, args.port, key, contractors, args.seconds)
         finally:
-            for process in (web, workers):
-                process.terminate()
-                process.wait()
-    every = [x for out in latencies for x in out]
+            stop(web, workers)
     print(f"clients:      {args.clients} (each: post an event, wait for its assessment)")
     print(f"assessments:  {len(every):,} in {args.seconds:.0f} s")
     print(f"201 -> assessment readable: p50 {percentile(every, 0.5) * 1000:.0f} ms, "

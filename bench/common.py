@@ -3,10 +3,14 @@ uses in production (an owner for migrations, a DML-only role for the service).""
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
+import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,6 +60,47 @@ def fresh_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def service_env(database_url: str) -> dict[str, str]:
+    """The environment of the service's processes in a benchmark (limits out of the way)."""
+    return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
+            "SECRET_KEY": "bench", "REPUTATION_ENV": "production",
+            "RATELIMIT_DEFAULT": "1000000 per minute"}  # fmt: skip
+
+
+def start_web(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    """gunicorn with the deploy configuration; returns once it answers /healthz."""
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py", "--bind",
+         f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "wsgi:app"],
+        cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/healthz")
+            return server
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
+def run_clients(count: int, target: Callable[..., None], *args: object) -> list[float]:
+    """Run `count` threads of `target(*args, out)` to the end; every latency they recorded."""
+    outputs: list[list[float]] = [[] for _ in range(count)]
+    threads = [threading.Thread(target=target, args=(*args, out)) for out in outputs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [x for out in outputs for x in out]
+
+
+def stop(*processes: subprocess.Popen[bytes]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait()
 
 
 def percentile(values: list[float], fraction: float) -> float:

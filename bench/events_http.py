@@ -14,16 +14,22 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
-import subprocess
 import sys
 import threading
 import time
 import uuid
 
 import psycopg
-from common import REDIS_URL, ROOT, fresh_database, percentile
+from common import (
+    REDIS_URL,
+    fresh_database,
+    percentile,
+    run_clients,
+    service_env,
+    start_web,
+    stop,
+)
 
 BODY = {
     "kind": "broken_commitment",
@@ -114,44 +120,14 @@ def main() -> None:
     args = parser.parse_args()
     with fresh_database() as database_url:
         key, contractors, agency_id = seed(database_url, 200)
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
-            "SECRET_KEY": "bench",
-            "REPUTATION_ENV": "production",
-            "RATELIMIT_DEFAULT": "1000000 per minute",
-        }
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-c", "deploy/gunicorn.conf.py",
-             "--bind", f"127.0.0.1:{args.port}", "--access-logfile", "/dev/null", "wsgi:app"],
-            cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        server = start_web(service_env(database_url), args.port)
         try:
-            for _ in range(100):
-                try:
-                    http.client.HTTPConnection("127.0.0.1", args.port, timeout=1).request(
-                        "GET", "/healthz"
-                    )
-                    break
-                except OSError:
-                    time.sleep(0.1)
             post_events(args.port, key, contractors, 2, [])  # warm up every worker
-            latencies: list[list[float]] = [[] for _ in range(args.clients)]
-            threads = [
-                threading.Thread(
-                    target=post_events, args=(args.port, key, contractors, args.seconds, out)
-                )
-                for out in latencies
-            ]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            every = run_clients(
+                args.clients, post_events, args.port, key, contractors, args.seconds
+            )
         finally:
-            server.terminate()
-            server.wait()
-        every = [x for out in latencies for x in out]
+            stop(server)
         rate = len(every) / args.seconds
         ceiling = insert_ceiling(
             database_url, agency_id, contractors, args.clients, args.seconds / 2

@@ -239,6 +239,21 @@ def login(app: Flask, agency: str, email: str, password: str) -> Api:
     return Api(client)
 
 
+def run_jobs(app: Flask, redis_url: str) -> None:
+    """What `python -m workers` does, in this process: relay the outbox, then run the trust and
+    bulk queues until they are empty."""
+    from rq import Queue, SimpleWorker
+
+    from workers.app import use_app
+    from workers.relay import relay_once
+
+    use_app(app)
+    relay_once(app)
+    connection = redis.Redis.from_url(redis_url)
+    queues = [Queue(name, connection=connection) for name in ("trust", "bulk")]
+    SimpleWorker(queues, connection=connection).work(burst=True)
+
+
 def uuid_str() -> str:
     return str(uuid.uuid4())
 

@@ -4,8 +4,6 @@ import of the same file changes nothing."""
 from __future__ import annotations
 
 import pytest
-from redis import Redis
-from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from reputation.conduct.models import ConductEvent
@@ -13,10 +11,8 @@ from reputation.contractors.models import Contractor
 from reputation.extensions import db
 from reputation.rehabilitation.models import RehabilitationStep
 from reputation.tenancy.scope import agency_scope
-from tests.conftest import Api, login, repo_root
+from tests.conftest import Api, login, repo_root, run_jobs
 from tests.factories import PASSWORD
-from workers.app import use_app
-from workers.relay import relay_once
 
 SAMPLE_CSV = (repo_root() / "examples" / "ats-import.csv").read_bytes()
 SAMPLE_JSONL = (repo_root() / "examples" / "ats-import.jsonl").read_bytes()
@@ -25,15 +21,6 @@ SAMPLE_JSONL = (repo_root() / "examples" / "ats-import.jsonl").read_bytes()
 @pytest.fixture
 def recruiter(app, tenants):
     return login(app, "acme", "recruiter@acme.test", PASSWORD)
-
-
-def run_jobs(app, redis_url) -> None:
-    """What `python -m workers` does, in this process: relay the outbox, run the bulk queue."""
-    use_app(app)
-    relay_once(app)
-    connection = Redis.from_url(redis_url)
-    queues = [Queue(name, connection=connection) for name in ("trust", "bulk")]
-    SimpleWorker(queues, connection=connection).work(burst=True)
 
 
 def upload(api, data: bytes, content_type="text/csv", **query):

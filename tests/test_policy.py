@@ -6,27 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from redis import Redis
-from rq import Queue, SimpleWorker
 
 from reputation import clock
-from tests.conftest import Api, login
+from tests.conftest import Api, login, run_jobs
 from tests.factories import PASSWORD
-from workers.app import use_app
-from workers.relay import relay_once
 
 
 @pytest.fixture
 def admin(app, tenants):
     return login(app, "acme", "admin@acme.test", PASSWORD)
-
-
-def run_jobs(app, redis_url) -> None:
-    use_app(app)
-    relay_once(app)
-    connection = Redis.from_url(redis_url)
-    queues = [Queue(name, connection=connection) for name in ("trust", "bulk")]
-    SimpleWorker(queues, connection=connection).work(burst=True)
 
 
 def test_the_defaults_are_version_zero_with_every_number(admin):

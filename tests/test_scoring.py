@@ -10,29 +10,21 @@ from datetime import date, timedelta
 
 import pytest
 from redis import Redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from sqlalchemy import select
 
 from reputation import clock
 from reputation.extensions import db
 from reputation.outbox.models import OutboxMessage
 from reputation.tenancy.scope import agency_scope
-from tests.conftest import login, repo_root
+from tests.conftest import login, repo_root, run_jobs
 from tests.factories import PASSWORD
 from workers.app import use_app
-from workers.relay import relay_once
 
 
 @pytest.fixture
 def recruiter(app, tenants):
     return login(app, "acme", "recruiter@acme.test", PASSWORD)
-
-
-def run_recomputes(app, redis_url) -> None:
-    use_app(app)
-    relay_once(app)
-    connection = Redis.from_url(redis_url)
-    SimpleWorker([Queue("trust", connection=connection)], connection=connection).work(burst=True)
 
 
 def days_ago(n: float) -> str:
@@ -58,7 +50,7 @@ def test_recorded_incident_is_assessed_with_its_road_to_a_second_chance(
         f"{path}/events", {"kind": "rudeness", "occurred_at": days_ago(1), "summary": "Shouted"}
     )
     assert recruiter.get(f"{path}/assessment").json["pending"] is True
-    run_recomputes(app, redis_url)
+    run_jobs(app, redis_url)
     assessment = recruiter.get(f"{path}/assessment").json
     assert assessment["pending"] is False
     assert assessment["band"] == "caution"
@@ -96,7 +88,7 @@ def test_verified_repair_shortens_the_road(app, tenants, recruiter, redis_url):
              "unsolicited": unsolicited},
         ).json  # fmt: skip
         recruiter.post(f"rehabilitation/{step['id']}/verify", {"decision": "verified"})
-    run_recomputes(app, redis_url)
+    run_jobs(app, redis_url)
     assessment = recruiter.get(f"{path}/assessment").json
     assert [b["code"] for b in assessment["blockers"]] == ["cooling_off"]
     days_to_go = (date.fromisoformat(assessment["eligible_from"]) - clock.now().date()).days
@@ -109,7 +101,7 @@ def test_a_decision_keeps_the_assessment_it_was_made_with(app, recruiter, redis_
     recruiter.post(
         f"{path}/events", {"kind": "ghosting", "occurred_at": days_ago(10), "summary": "Gone"}
     )
-    run_recomputes(app, redis_url)
+    run_jobs(app, redis_url)
     seen = recruiter.get(f"{path}/assessment").json
     decision = recruiter.post(f"{path}/decisions", {"decision": "decline", "reason": "Too soon"})
     assert decision.json["assessment"] == seen
@@ -155,7 +147,7 @@ def test_contractors_filter_by_band_and_eligibility(app, recruiter, redis_url):
         f"contractors/{rude['id']}/events",
         {"kind": "rudeness", "occurred_at": days_ago(1), "summary": "Shouted"},
     )
-    run_recomputes(app, redis_url)
+    run_jobs(app, redis_url)
 
     def names(query):
         return [c["name"] for c in recruiter.get(f"contractors?{query}").json["items"]]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -8,9 +10,14 @@ from reputation.api.pagination import PageArgs
 from reputation.contractors.models import STATUSES
 from reputation.trust.policy import BANDS
 
-Tags = ma.fields.List(
-    ma.fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50)
-)
+
+def tag_list(**kwargs: Any) -> ma.fields.List:
+    """Up to 50 tags or skills of 1 to 50 characters each."""
+    return ma.fields.List(
+        ma.fields.String(validate=validate.Length(min=1, max=50)),
+        validate=validate.Length(max=50),
+        **kwargs,
+    )
 
 
 class ContractorSchema(ma.Schema):
@@ -28,11 +35,7 @@ class ContractorCreateSchema(ma.Schema):
     name = required_text(200)
     email = ma.fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     external_ref = text(100, load_default=None, allow_none=True)
-    tags = ma.fields.List(
-        ma.fields.String(validate=validate.Length(min=1, max=50)),
-        load_default=list,
-        validate=validate.Length(max=50),
-    )
+    tags = tag_list(load_default=list)
     status = one_of(STATUSES, "status", load_default="active")
 
 
@@ -40,9 +43,7 @@ class ContractorUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
     email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
     external_ref = text(100, allow_none=True)
-    tags = ma.fields.List(
-        ma.fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(max=50)
-    )
+    tags = tag_list()
     status = one_of(STATUSES, "status")
     band = one_of(
         BANDS,
