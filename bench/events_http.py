@@ -4,8 +4,10 @@
 
 Starts gunicorn with deploy/gunicorn.conf.py on a fresh database, then `--clients` threads each
 POST conduct events (API key, keep-alive) for `--seconds`, and prints events/second and the
-p50/p99 latency. The ceiling: the same number of psycopg connections each INSERTing one row of
-conduct_events per transaction, as fast as they can (PostgreSQL's single-row INSERT rate here).
+p50/p99 latency. Beside it, the same clients GET /healthz (no database, no auth): what the
+HTTP stack alone serves here, the ceiling of any endpoint. The INSERT ceiling: the same number of
+psycopg connections each INSERTing one row of conduct_events per transaction, as fast as they can
+(PostgreSQL's single-row INSERT rate here).
 Target (issue 3): at least 25% of the ceiling, p99 under 50 ms, at 8 clients.
 """
 
@@ -81,6 +83,16 @@ def post_events(
         out.append(time.perf_counter() - started)
 
 
+def get_healthz(port: int, seconds: float, out: list[float]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        connection.request("GET", "/healthz")
+        connection.getresponse().read()
+        out.append(time.perf_counter() - started)
+
+
 def insert_ceiling(
     database_url: str, agency_id: str, contractors: list[str], clients: int, seconds: float
 ) -> float:
@@ -126,6 +138,7 @@ def main() -> None:
             every = run_clients(
                 args.clients, post_events, args.port, key, contractors, args.seconds
             )
+            bare = run_clients(args.clients, get_healthz, args.port, args.seconds / 2)
         finally:
             stop(server)
         rate = len(every) / args.seconds
@@ -137,6 +150,10 @@ def main() -> None:
         print(
             f"events over HTTP:    {rate:,.0f}/s  (p50 {percentile(every, 0.5) * 1000:.1f} ms, "
             f"p99 {percentile(every, 0.99) * 1000:.1f} ms, {len(every):,} requests)"
+        )
+        print(
+            f"GET /healthz:        {len(bare) / (args.seconds / 2):,.0f}/s  "
+            f"(p50 {percentile(bare, 0.5) * 1000:.1f} ms; the HTTP stack alone)"
         )
         print(
             f"INSERT ceiling:      {ceiling:,.0f}/s  "
