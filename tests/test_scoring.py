@@ -219,3 +219,41 @@ def test_the_same_evidence_policy_and_moment_give_the_same_numbers(app, tenants)
                 results.append(service.current_assessment(contractor))
     assert results[0] == results[1]
     assert results[0]["pending"] is False
+
+
+@pytest.mark.postgresql_only
+def test_two_workers_recomputing_one_contractor_at_once_both_succeed(app, tenants):
+    """A recompute asked for while another runs may start on a second worker: it waits for the
+    first to commit, then writes over its snapshot, instead of failing on the duplicate."""
+    import threading
+
+    from reputation.contractors.models import Contractor
+    from reputation.scoring import service
+    from tests.factories import make_evidence
+
+    evidence = make_evidence(app, tenants[0])
+    first_computed, errors = threading.Event(), []
+
+    def recompute(hold: bool) -> None:
+        with app.app_context(), agency_scope(tenants[0].agency_id):
+            try:
+                contractor = db.session.scalar(
+                    select(Contractor).where(Contractor.id == evidence["contractor_id"])
+                )
+                service.recompute(contractor)
+                if hold:
+                    first_computed.set()
+                    time.sleep(0.5)  # the second one starts while this one is uncommitted
+                db.session.commit()
+            except Exception as error:
+                db.session.rollback()
+                errors.append(error)
+
+    first = threading.Thread(target=recompute, args=(True,))
+    first.start()
+    assert first_computed.wait(10)
+    second = threading.Thread(target=recompute, args=(False,))
+    second.start()
+    first.join()
+    second.join()
+    assert errors == []

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from reputation import clock
 from reputation.conduct.models import OVERTURNED, ConductEvent
@@ -97,6 +97,7 @@ def recompute(
     Idempotent: the same evidence and time give the same numbers. Emits `trajectory.updated`,
     and `assessment.changed` when the band or eligibility moved.
     """
+    _one_recompute_at_a_time(contractor)
     now = clock.now()
     policy, policy_version = policy_in_use or policy_in_force()
     watermark = evidence_watermark(contractor)
@@ -140,6 +141,17 @@ def recompute(
     if before != (snapshot.band, snapshot.eligible):
         publish_event("assessment.changed", {**data, "previous": _plain(before)})
     return snapshot
+
+
+def _one_recompute_at_a_time(contractor: Contractor) -> None:
+    """Wait until no other transaction is recomputing this contractor, and hold them off until
+    this one ends: a recompute asked for while one runs can start on another worker, and both would
+    write the same snapshot. (SQLite has one writer at a time anyway.)"""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"recompute:{contractor.agency_id}:{contractor.id}"},
+        )
 
 
 def recompute_agency(batch: int = 500) -> int:

@@ -494,4 +494,5 @@ def projection(evidence: Evidence, t: datetime, policy: Policy | None = None) ->
     policy = policy or Policy()
     step = timedelta(days=policy.trajectory_sample_days)
     weeks = policy.projection_days // policy.trajectory_sample_days
-    return [_point(known_at(evidence, t), t + i * step, policy) for i in range(1, weeks + 1)]
+    known = known_at(evidence, t)
+    return [_point(known, t + i * step, policy) for i in range(1, weeks + 1)]
