@@ -62,6 +62,7 @@ def register_blueprints(app: Flask) -> None:
     from reputation.conduct.views import conduct, taxonomy
     from reputation.contractors.views import contractors
     from reputation.decisions.views import decisions
+    from reputation.exports.views import exports
     from reputation.extensions import limiter
     from reputation.health.views import health
     from reputation.imports.views import imports
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from reputation.rehabilitation.views import rehabilitation
     from reputation.scoring.views import scoring
     from reputation.tenancy.views import api_keys, auth, users
+    from reputation.webhooks.views import webhooks
 
     api = app.extensions["api"]
     for blueprint in (
@@ -82,8 +84,10 @@ def register_blueprints(app: Flask) -> None:
         decisions,
         taxonomy,
         imports,
+        exports,
         scoring,
         policy,
+        webhooks,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)
@@ -107,12 +111,14 @@ def import_models() -> None:
     import reputation.conduct.models
     import reputation.contractors.models
     import reputation.decisions.models
+    import reputation.exports.models
     import reputation.imports.models
     import reputation.outbox.models
     import reputation.policy.models
     import reputation.rehabilitation.models
     import reputation.scoring.models
-    import reputation.tenancy.models  # noqa: F401
+    import reputation.tenancy.models
+    import reputation.webhooks.models  # noqa: F401
 
 
 @event.listens_for(Engine, "connect")

@@ -7,6 +7,7 @@ without a `SECRET_KEY`.
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 
 
@@ -44,6 +45,8 @@ class Config:
     IMPORT_MAX_BYTES = 200 * 1024 * 1024
     # Where uploaded imports wait for their job; shared by web and workers (instance/imports).
     IMPORT_DIR: str | None = None
+    # Where finished exports wait for their download (instance/exports); shared likewise.
+    EXPORT_DIR: str | None = None
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -92,6 +95,7 @@ class Config:
         # Behind a load balancer, how many proxies' X-Forwarded-* headers to trust (ProxyFix).
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
         self.IMPORT_DIR = env.get("IMPORT_DIR")
+        self.EXPORT_DIR = env.get("EXPORT_DIR") or type(self).EXPORT_DIR
         self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", type(self).RATELIMIT_DEFAULT)
         if self.ENV in ("development", "test"):
             self.SESSION_COOKIE_SECURE = False
@@ -108,6 +112,8 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     RATELIMIT_DEFAULT = "100000 per minute"
     RATELIMIT_LOGIN = "1000 per minute"
+    # Export files of test runs go to the temporary folder, not to the instance folder.
+    EXPORT_DIR = os.path.join(tempfile.gettempdir(), "reputation-test-exports")
 
 
 def load(config_class: type[Config] = Config, overrides: dict[str, Any] | None = None) -> Config:

@@ -240,17 +240,18 @@ def login(app: Flask, agency: str, email: str, password: str) -> Api:
 
 
 def run_jobs(app: Flask, redis_url: str) -> None:
-    """What `python -m workers` does, in this process: relay the outbox, then run the trust and
-    bulk queues until they are empty."""
+    """What `python -m workers` does, in this process: relay the outbox and the webhook messages
+    due, then run the queues until they are empty."""
     from rq import Queue, SimpleWorker
 
     from workers.app import use_app
-    from workers.relay import relay_once
+    from workers.relay import relay_due_webhooks, relay_once
 
     use_app(app)
     relay_once(app)
+    relay_due_webhooks(app)
     connection = redis.Redis.from_url(redis_url)
-    queues = [Queue(name, connection=connection) for name in ("trust", "bulk")]
+    queues = [Queue(name, connection=connection) for name in ("trust", "webhooks", "bulk")]
     SimpleWorker(queues, connection=connection).work(burst=True)
 
 

@@ -98,3 +98,30 @@ def make_simulation(app: Flask, tenant: Tenant) -> uuid.UUID:
         simulation_id = start_simulation({"eligibility_threshold": 0.4}).id
         db.session.commit()
     return simulation_id
+
+
+def make_export(app: Flask, tenant: Tenant) -> uuid.UUID:
+    """An export of `tenant`'s contractors, queued."""
+    from reputation.exports.service import start_export
+
+    with app.app_context(), agency_scope(tenant.agency_id):
+        export_id = start_export("contractors", "csv").id
+        db.session.commit()
+    return export_id
+
+
+def make_webhook(app: Flask, tenant: Tenant) -> dict[str, uuid.UUID]:
+    """A webhook endpoint of `tenant` (on a public address) with a ping message waiting for it."""
+    from sqlalchemy import select
+
+    from reputation.webhooks.models import WebhookMessage
+    from reputation.webhooks.service import create_endpoint, send_test
+
+    with app.app_context(), agency_scope(tenant.agency_id):
+        endpoint = create_endpoint({"url": "https://93.184.216.34/hook"}).endpoint
+        send_test(endpoint)
+        db.session.flush()
+        message_id = db.session.scalar(select(WebhookMessage.id))
+        ids = {"endpoint_id": endpoint.id, "message_id": message_id}
+        db.session.commit()
+    return ids

@@ -16,7 +16,14 @@ from reputation.extensions import db
 from reputation.tenancy.models import User
 from reputation.tenancy.scope import CrossTenantWrite, agency_scope
 from tests.conftest import Api, login
-from tests.factories import PASSWORD, make_evidence, make_import, make_simulation
+from tests.factories import (
+    PASSWORD,
+    make_evidence,
+    make_export,
+    make_import,
+    make_simulation,
+    make_webhook,
+)
 
 # Bodies that pass validation, for routes whose body is checked before the object is looked up.
 # A route that takes a body with required fields adds one here.
@@ -33,6 +40,7 @@ VALID_BODIES: dict[tuple[str, str], dict] = {
     },
     ("post", "/api/v1/events/{event_id}/retract"): {"reason": "x"},
     ("post", "/api/v1/rehabilitation/{step_id}/verify"): {"decision": "verified"},
+    ("post", "/api/v1/webhooks/endpoints/{endpoint_id}/recover"): {"since": "2025-01-01T00:00:00Z"},
 }
 
 
@@ -47,6 +55,8 @@ def objects_of(app, tenant) -> dict[str, str]:
         **{name: str(value) for name, value in make_evidence(app, tenant).items()},
         "import_id": str(make_import(app, tenant)),
         "simulation_id": str(make_simulation(app, tenant)),
+        "export_id": str(make_export(app, tenant)),
+        **{name: str(value) for name, value in make_webhook(app, tenant).items()},
     }
 
 
@@ -148,6 +158,7 @@ def test_row_level_security_hides_other_agencies_from_raw_sql(app, tenants, data
     acme, globex = tenants
     for tenant in tenants:
         make_evidence(app, tenant)
+        make_export(app, tenant)
         with app.app_context(), agency_scope(tenant.agency_id):
             contractor = db.session.scalar(select(Contractor))
             contractor.tag_rows = [ContractorTag(tag="python")]
@@ -169,6 +180,7 @@ def test_row_level_security_hides_other_agencies_from_raw_sql(app, tenants, data
             "rehabilitation_steps",
             "decisions",
             "imports",
+            "exports",
         ]
 
         # No agency set: a raw, unfiltered SELECT reads nothing at all.

@@ -1,7 +1,8 @@
 """`python -m workers`: the RQ workers (with RQ's scheduler), the outbox relay and the schedule.
 
-With no flags it supervises one relay, one scheduler and `--workers` RQ workers as child processes
-and stops them all on SIGTERM or SIGINT. `--role relay|worker|scheduler` runs one in this process.
+With no flags it supervises one relay, one scheduler, `--workers` trust-and-bulk workers and
+`--webhook-workers` webhook workers as child processes, and stops them all on SIGTERM or SIGINT.
+`--role relay|worker|webhooks|scheduler` runs one of them in this process.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import time
 from types import FrameType
 
-from rq import Worker
+from rq import SimpleWorker, Worker
 
 from reputation.outbox.service import QUEUES
 from reputation.queues import queue, redis_connection
@@ -23,21 +24,35 @@ from workers.app import worker_app
 from workers.relay import run_relay
 from workers.schedule import run_schedule
 
+# Trust and bulk jobs run in a forked work horse: a horse that dies or overruns is noticed at
+# once and its job retried, and a long import cannot leak memory into the worker. Webhook
+# attempts are short and wait on the network; forking for each would cost more than the attempt,
+# so webhook workers run them in-process. A webhook worker that dies loses nothing: the message's
+# lease runs out and the relay hands it out again (workers/relay.py).
+FORKED_QUEUES = tuple(name for name in QUEUES if name != "webhooks")
+
 
 def run_worker(with_scheduler: bool) -> None:
     app = worker_app()
     with app.app_context():
-        queues = [queue(name) for name in QUEUES]  # in priority order
+        queues = [queue(name) for name in FORKED_QUEUES]  # in priority order
         Worker(queues, connection=redis_connection()).work(with_scheduler=with_scheduler)
 
 
-def supervise(workers: int, poll: float) -> int:
+def run_webhook_worker() -> None:
+    app = worker_app()
+    with app.app_context():
+        SimpleWorker([queue("webhooks")], connection=redis_connection()).work()
+
+
+def supervise(workers: int, webhook_workers: int, poll: float) -> int:
     """Run the children until SIGTERM or SIGINT; a child that dies is started again, so an
     outage (Redis gone, a worker killed) heals without an operator."""
     commands = [
         ["--role", "relay", "--poll", str(poll)],
         ["--role", "scheduler"],
         *(["--role", "worker"] + (["--no-scheduler"] if i else []) for i in range(workers)),
+        *(["--role", "webhooks"] for _ in range(webhook_workers)),
     ]
 
     def start(arguments: list[str]) -> subprocess.Popen[bytes]:
@@ -73,8 +88,15 @@ def supervise(workers: int, poll: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
-    parser.add_argument("--role", choices=["all", "relay", "worker", "scheduler"], default="all")
-    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes (role all)")
+    parser.add_argument(
+        "--role", choices=["all", "relay", "worker", "webhooks", "scheduler"], default="all"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="trust and bulk worker processes (role all)"
+    )
+    parser.add_argument(
+        "--webhook-workers", type=int, default=2, help="webhook worker processes (role all)"
+    )
     parser.add_argument("--poll", type=float, default=0.2, help="relay's idle poll, seconds")
     parser.add_argument(
         "--no-scheduler", action="store_true", help="do not run RQ's scheduler in this worker"
@@ -94,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "worker":
         run_worker(with_scheduler=not args.no_scheduler)
         return 0
-    return supervise(args.workers, args.poll)
+    if args.role == "webhooks":
+        run_webhook_worker()
+        return 0
+    return supervise(args.workers, args.webhook_workers, args.poll)
 
 
 if __name__ == "__main__":

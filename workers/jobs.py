@@ -67,6 +67,14 @@ def recompute_agency() -> int:
 
 
 @tenant_job
+def deliver_webhooks(message_ids: list[str]) -> dict[str, int]:
+    """One attempt at each of these due webhook messages (reputation.webhooks.service.deliver)."""
+    from reputation.webhooks import service
+
+    return service.deliver([uuid.UUID(message_id) for message_id in message_ids])
+
+
+@tenant_job
 def simulate_policy(simulation_id: str) -> None:
     """Run a proposed policy over an agency's contractors (reputation.policy.service)."""
     from sqlalchemy import select
@@ -82,10 +90,12 @@ def simulate_policy(simulation_id: str) -> None:
 
 
 def nightly_sweep() -> int:
-    """Refresh every agency's current scores (scores move with time alone); one agency at a time,
-    each in its own scope. Returns how many contractors were recomputed."""
+    """Refresh every agency's current scores (scores move with time alone) and delete its expired
+    export files; one agency at a time, each in its own scope. Returns how many contractors were
+    recomputed."""
     from sqlalchemy import select
 
+    from reputation.exports.service import purge_expired_exports
     from reputation.scoring import service
     from reputation.tenancy.models import Agency
 
@@ -94,6 +104,19 @@ def nightly_sweep() -> int:
         total = 0
         for agency_id in agencies:
             with agency_scope(agency_id):
+                # Exports are agency rows (row-level security), so they are purged here, in the
+                # agency's scope, rather than by the relay's housekeeping in system scope.
+                purge_expired_exports()
                 total += service.recompute_agency()
             db.session.commit()
         return total
+
+
+@tenant_job
+def run_export(export_id: str) -> None:
+    """Write an export's file (reputation.exports.service.run_export)."""
+    from reputation.exports import service
+
+    record = service.find_export(uuid.UUID(export_id))
+    if record is not None:
+        service.run_export(record)

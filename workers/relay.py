@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 from flask import Flask
 from rq import Retry
@@ -21,6 +22,7 @@ from reputation.extensions import db
 from reputation.outbox.models import JOB, OutboxMessage
 from reputation.queues import queue, redis_connection
 from reputation.tenancy.scope import system_scope
+from reputation.webhooks.models import PENDING, WebhookMessage
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,12 @@ log = logging.getLogger(__name__)
 RETRY = Retry(max=4, interval=[5, 30, 120, 600])
 HOUSEKEEPING_EVERY = 600.0
 MAX_ATTEMPTS = 5
+# How long a queued webhook attempt may take to report before the message falls due again.
+LEASE = timedelta(minutes=10)
 # RQ's default of 180 s suits one contractor's recompute, not a 100,000-row import.
-JOB_TIMEOUTS = {"trust": 300, "webhooks": 60, "bulk": 3 * 3600}
+JOB_TIMEOUTS = {"trust": 300, "webhooks": 120, "bulk": 3 * 3600}
+# Webhook messages per job, at most.
+WEBHOOK_BATCH = 20
 
 
 def relay_once(app: Flask, batch: int = 500) -> int:
@@ -93,6 +99,54 @@ def relay_once(app: Flask, batch: int = 500) -> int:
             db.session.rollback()
 
 
+def relay_due_webhooks(app: Flask, batch: int = 500) -> int:
+    """Hand webhook messages whose attempt is due to the `webhooks` queue. Returns how many.
+
+    The schedule lives in the database (`next_attempt_at`), not in Redis: a message is leased
+    for LEASE while its job is queued, and if the job is lost it falls due again.
+    """
+    with app.app_context(), system_scope():
+        now = clock.now()
+        statement = (
+            select(WebhookMessage)
+            .where(WebhookMessage.status == PENDING, WebhookMessage.next_attempt_at <= now)
+            .order_by(WebhookMessage.next_attempt_at)
+            .limit(batch)
+        )
+        if db.engine.dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        try:
+            messages = db.session.scalars(statement).all()
+            if not messages:
+                return 0
+            # One job per endpoint and handful of messages: RQ's own cost per job is more than
+            # an attempt's, so attempts are batched; several batches of one endpoint can run
+            # side by side.
+            batches: dict[tuple[object, object], list[WebhookMessage]] = {}
+            for message in messages:
+                batches.setdefault((message.agency_id, message.endpoint_id), []).append(message)
+                message.next_attempt_at = now + LEASE
+            with redis_connection().pipeline() as pipeline:
+                for (agency_id, _), endpoint_messages in batches.items():
+                    for start in range(0, len(endpoint_messages), WEBHOOK_BATCH):
+                        chunk = endpoint_messages[start : start + WEBHOOK_BATCH]
+                        queue("webhooks").enqueue_call(
+                            func="workers.jobs.deliver_webhooks",
+                            kwargs={
+                                "message_ids": [str(message.id) for message in chunk],
+                                "agency_id": str(agency_id),
+                            },
+                            job_id=f"{agency_id}-deliver-{chunk[0].id}",
+                            timeout=JOB_TIMEOUTS["webhooks"],
+                            pipeline=pipeline,
+                        )
+                pipeline.execute()
+            db.session.commit()
+            return len(messages)
+        finally:
+            db.session.rollback()
+
+
 def _job_id(message: OutboxMessage) -> str:
     # Job ids live in one Redis for every agency: an agency's own ids are prefixed with it.
     if message.job_id:
@@ -116,7 +170,7 @@ def run_relay(app: Flask, poll_seconds: float = 0.2, batch: int = 500) -> None:
     next_housekeeping = 0.0
     while True:
         try:
-            moved = relay_once(app, batch)
+            moved = max(relay_once(app, batch), relay_due_webhooks(app, batch))
             failures = 0
             if time.monotonic() >= next_housekeeping:
                 housekeeping(app)

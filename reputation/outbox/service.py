@@ -7,7 +7,9 @@ from typing import Any
 
 from flask import g
 
+from reputation import clock
 from reputation.extensions import db
+from reputation.ids import new_id
 from reputation.outbox.models import EVENT, JOB, OutboxMessage
 
 QUEUES = ("trust", "webhooks", "bulk")
@@ -35,9 +37,15 @@ def enqueue_after_commit(
 
 
 def publish_event(event_type: str, data: dict[str, Any]) -> OutboxMessage:
-    """Record, in the current transaction, a webhook event (DESIGN.md "Webhooks") of this agency."""
-    message = OutboxMessage(kind=EVENT, name=event_type, payload=data)
+    """Record, in the current transaction, an event of this agency (DESIGN.md "Webhooks"), and a
+    webhook message for each of its endpoints that wants it; the relay sends those after commit.
+    """
+    from reputation.webhooks.service import fan_out  # webhooks build on the outbox
+
+    message = OutboxMessage(id=new_id(), kind=EVENT, name=event_type, payload=data)
     db.session.add(message)
+    fan_out(message)
+    message.relayed_at = clock.now()  # handed to the webhooks: nothing left for the relay
     return message
 
 

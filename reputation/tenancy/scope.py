@@ -45,7 +45,7 @@ class TenantScoped:
 
 
 # Infrastructure tables that system_scope() reads across agencies; the migrations' policies agree.
-SYSTEM_TABLES = frozenset({"outbox_messages", "idempotency_records"})
+SYSTEM_TABLES = frozenset({"outbox_messages", "idempotency_records", "webhook_messages"})
 
 
 class CrossTenantWrite(RuntimeError):

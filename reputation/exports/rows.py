@@ -1,0 +1,210 @@
+"""What each kind of export holds, read batch by batch, and how its rows are written.
+
+Each kind reads its table in keyset order (its primary key, BATCH rows per query), so a job holds
+one batch in memory however much the agency has recorded. Rows are dumped with the API's own
+schemas: the columns are the fields integrators already know (README, "Exports").
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from typing import IO, Any
+
+import marshmallow as ma
+from sqlalchemy import Select, and_, func, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
+
+from reputation.conduct.models import ConductEvent
+from reputation.conduct.schemas import EventSchema
+from reputation.contractors.models import Contractor
+from reputation.contractors.schemas import ContractorSchema
+from reputation.extensions import db
+from reputation.rehabilitation.models import RehabilitationStep
+from reputation.rehabilitation.schemas import StepSchema
+from reputation.scoring.models import TrajectoryPoint, TrustSnapshot
+from reputation.scoring.schemas import AssessmentSchema, PointSchema
+
+WHATS = ("contractors", "events", "rehabilitation", "assessments", "trajectories")
+FORMATS = ("csv", "jsonl")
+MEDIA_TYPES = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+BATCH = 1000
+
+Row = dict[str, Any]
+
+CONTRACTOR, EVENT, STEP = ContractorSchema(), EventSchema(), StepSchema()
+ASSESSMENT, POINT = AssessmentSchema(), PointSchema()
+
+
+def _fields(schema: ma.Schema) -> tuple[str, ...]:
+    return tuple(schema.dump_fields)
+
+
+# Assessments and trajectory points are per contractor: the API names the contractor in the
+# path, a file in a column of its own.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "contractors": _fields(CONTRACTOR),
+    "events": _fields(EVENT),
+    "rehabilitation": _fields(STEP),
+    "assessments": ("contractor_id", *_fields(ASSESSMENT)),
+    "trajectories": ("contractor_id", *_fields(POINT)),
+}
+
+
+# The assessment's fields a snapshot holds as they are; the others are derived in _assessment.
+STORED_ASSESSMENT = [name for name in COLUMNS["assessments"][1:] if name != "pending"]
+
+
+def batches(what: str, since: datetime | None) -> Iterator[list[Row]]:
+    """The rows of one kind of export (recorded, or computed, at or after `since`), a batch at
+    a time. Each batch is its own query: rows recorded while an export runs may be in it or not.
+    """
+    return READERS[what](since)
+
+
+def _keyset(
+    statement: Select[Any], key: Sequence[InstrumentedAttribute[Any]]
+) -> Iterator[list[Any]]:
+    """`statement`'s rows in pages of BATCH, each page a query that starts after the last key,
+    so a page costs the same at the end of a table as at its start (unlike OFFSET)."""
+    after: tuple[Any, ...] | None = None
+    while True:
+        page = statement.order_by(*key).limit(BATCH)
+        if after is not None:
+            page = page.where(key[0] > after[0] if len(key) == 1 else tuple_(*key) > after)
+        rows = db.session.scalars(page).all()
+        if not rows:
+            return
+        # Read before the caller commits, which expires the rows.
+        after = tuple(getattr(rows[-1], column.key) for column in key)
+        yield rows
+
+
+def _contractors(since: datetime | None) -> Iterator[list[Row]]:
+    statement = select(Contractor).options(selectinload(Contractor.tag_rows))
+    if since is not None:
+        statement = statement.where(Contractor.created_at >= since)
+    for page in _keyset(statement, (Contractor.id,)):
+        yield CONTRACTOR.dump(page, many=True)
+
+
+def _events(since: datetime | None) -> Iterator[list[Row]]:
+    # Every version, retracted and superseded ones too: the history is part of the evidence.
+    statement = select(ConductEvent)
+    if since is not None:
+        statement = statement.where(ConductEvent.recorded_at >= since)
+    for page in _keyset(statement, (ConductEvent.id,)):
+        yield EVENT.dump(page, many=True)
+
+
+def _steps(since: datetime | None) -> Iterator[list[Row]]:
+    statement = select(RehabilitationStep)
+    if since is not None:
+        statement = statement.where(RehabilitationStep.recorded_at >= since)
+    for page in _keyset(statement, (RehabilitationStep.id,)):
+        yield STEP.dump(page, many=True)
+
+
+def _assessments(since: datetime | None) -> Iterator[list[Row]]:
+    statement = select(TrustSnapshot)
+    if since is not None:
+        statement = statement.where(TrustSnapshot.computed_at >= since)
+    for page in _keyset(statement, (TrustSnapshot.contractor_id,)):
+        changed = _evidence_watermarks([snapshot.contractor_id for snapshot in page])
+        yield [_assessment(snapshot, changed.get(snapshot.contractor_id)) for snapshot in page]
+
+
+def _assessment(snapshot: TrustSnapshot, watermark: datetime | None) -> Row:
+    # The rule of scoring.service.current_assessment: pending when evidence changed since.
+    pending = watermark is not None and (
+        snapshot.evidence_watermark is None or watermark > snapshot.evidence_watermark
+    )
+    values = {name: getattr(snapshot, name) for name in STORED_ASSESSMENT}
+    values.update(
+        eligible_from=snapshot.eligible_from.isoformat() if snapshot.eligible_from else None,
+        computed_at=snapshot.computed_at.isoformat(),
+        pending=pending,
+    )
+    return {"contractor_id": str(snapshot.contractor_id), **ASSESSMENT.dump(values)}
+
+
+def _evidence_watermarks(contractor_ids: list[Any]) -> dict[Any, datetime]:
+    """scoring.service.evidence_watermark of a batch of contractors, in four queries."""
+    latest: dict[Any, datetime] = {}
+    for table, column in (
+        (ConductEvent, ConductEvent.recorded_at),
+        (ConductEvent, ConductEvent.status_changed_at),
+        (RehabilitationStep, RehabilitationStep.recorded_at),
+        (RehabilitationStep, RehabilitationStep.verified_at),
+    ):
+        rows = db.session.execute(
+            select(table.contractor_id, func.max(column))
+            .where(table.contractor_id.in_(contractor_ids))
+            .group_by(table.contractor_id)
+        )
+        for contractor_id, moment in rows:
+            if moment is not None and (
+                contractor_id not in latest or moment > latest[contractor_id]
+            ):
+                latest[contractor_id] = moment
+    return latest
+
+
+def _trajectories(since: datetime | None) -> Iterator[list[Row]]:
+    statement = select(TrajectoryPoint)
+    if since is not None:
+        # A trajectory is rewritten whole with its snapshot: `since` is the snapshot's time.
+        statement = statement.join(
+            TrustSnapshot,
+            and_(
+                TrustSnapshot.agency_id == TrajectoryPoint.agency_id,
+                TrustSnapshot.contractor_id == TrajectoryPoint.contractor_id,
+            ),
+        ).where(TrustSnapshot.computed_at >= since)
+    for page in _keyset(statement, (TrajectoryPoint.contractor_id, TrajectoryPoint.at)):
+        yield [{"contractor_id": str(point.contractor_id), **POINT.dump(point)} for point in page]
+
+
+READERS: dict[str, Callable[[datetime | None], Iterator[list[Row]]]] = {
+    "contractors": _contractors,
+    "events": _events,
+    "rehabilitation": _steps,
+    "assessments": _assessments,
+    "trajectories": _trajectories,
+}
+
+
+def writer(file: IO[str], format: str, columns: tuple[str, ...]) -> Callable[[list[Row]], None]:
+    """Start a file (a CSV's header row) and return what writes each batch of rows to it.
+
+    JSONL: one JSON object per line. CSV: strings as they are, null as an empty cell, and every
+    other value (numbers, booleans, lists, objects) as its JSON text, so a reader gets back
+    exactly what the API says.
+    """
+    if format == "jsonl":
+
+        def write_jsonl(rows: list[Row]) -> None:
+            file.writelines(
+                json.dumps({name: row[name] for name in columns}, ensure_ascii=False) + "\n"
+                for row in rows
+            )
+
+        return write_jsonl
+
+    table = csv.writer(file)
+    table.writerow(columns)
+
+    def write_csv(rows: list[Row]) -> None:
+        table.writerows([_cell(row[name]) for name in columns] for row in rows)
+
+    return write_csv
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

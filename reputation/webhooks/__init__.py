@@ -1,0 +1,1 @@
+"""Webhooks: agencies' endpoints, one signed message per event and endpoint, every attempt kept."""

@@ -1,0 +1,331 @@
+"""Bulk exports: written batch by batch by a real RQ job, read back exactly as the API shows the
+same data, downloadable by the agency alone for seven days, then deleted."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from reputation import clock
+from reputation.exports import rows
+from tests.conftest import Api, login, run_jobs
+from tests.factories import PASSWORD
+
+KINDS = ("contractors", "events", "rehabilitation", "assessments", "trajectories")
+# What identifies a row of the kinds that have no id of their own.
+KEYS = {"assessments": ("contractor_id",), "trajectories": ("contractor_id", "at")}
+EARLY, LATE = datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 9, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def recruiter(app, tenants):
+    return login(app, "acme", "recruiter@acme.test", PASSWORD)
+
+
+@pytest.fixture(autouse=True)
+def _no_files_left_behind(app, tenants):
+    yield
+    for tenant in tenants:
+        shutil.rmtree(os.path.join(app.config["EXPORT_DIR"], str(tenant.agency_id)), True)
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    # A few rows a query, so that even this little data crosses several pages of the keyset.
+    monkeypatch.setattr(rows, "BATCH", 2)
+
+
+def ok(response) -> dict:
+    assert response.status_code < 300, response.json
+    return response.json
+
+
+def record_history(api: Api) -> list[dict]:
+    """Two contractors with an amended event, a retracted one, a good one and a verified step."""
+    sam = ok(
+        api.post(
+            "contractors",
+            {"name": "Sam", "email": "sam@example.com", "external_ref": "S-1",
+             "tags": ["sql", "go"]},
+        )
+    )  # fmt: skip
+    # Quotes, a newline and U+2028 (a line break to str.splitlines, not to JSON Lines).
+    ana = ok(api.post("contractors", {"name": 'Ana, "the fixer"\nof Leeds\u2028and Hull'}))
+    ghosting = ok(
+        api.post(
+            f"contractors/{sam['id']}/events",
+            {"kind": "ghosting", "occurred_at": "2025-03-01T09:30:00Z",
+             "summary": "Stopped answering, mid-process",
+             "evidence_urls": ["https://ats.example.com/notes/1"]},
+        )
+    )  # fmt: skip
+    amended = ok(
+        api.post(
+            f"events/{ghosting['id']}/amend", {"severity": 2, "reason": "Called back the next day"}
+        )
+    )
+    rude = ok(
+        api.post(
+            f"contractors/{ana['id']}/events",
+            {"kind": "rudeness", "occurred_at": "2025-02-01T00:00:00Z", "summary": "Rude"},
+        )
+    )
+    ok(api.post(f"events/{rude['id']}/retract", {"reason": "Wrong contractor"}))
+    ok(
+        api.post(
+            f"contractors/{ana['id']}/events",
+            {
+                "kind": "commitment_kept",
+                "occurred_at": "2025-04-01T00:00:00Z",
+                "summary": "On time",
+            },
+        )
+    )
+    step = ok(
+        api.post(
+            f"contractors/{sam['id']}/rehabilitation",
+            {"kind": "acknowledgement", "occurred_at": "2025-04-02T00:00:00Z",
+             "addresses_event_id": amended["id"], "description": "Owned it"},
+        )
+    )  # fmt: skip
+    ok(api.post(f"rehabilitation/{step['id']}/verify", {"decision": "verified", "note": "Checked"}))
+    return [sam, ana]
+
+
+def what_the_api_shows(api: Api, what: str, contractors: list[dict]) -> list[dict]:
+    """Every object of one kind, as the API's own endpoints give it."""
+    found: list[dict] = []
+    for contractor in contractors:
+        path = f"contractors/{contractor['id']}"
+        if what == "contractors":
+            found.append(api.get(path).json)
+        elif what == "events":
+            found += api.get(f"{path}/events?per_page=100").json["items"]
+        elif what == "rehabilitation":
+            found += api.get(f"{path}/rehabilitation?per_page=100").json["items"]
+        elif what == "assessments":
+            found.append({"contractor_id": contractor["id"], **api.get(f"{path}/assessment").json})
+        else:
+            points = api.get(f"{path}/trajectory").json["points"]
+            found += [{"contractor_id": contractor["id"], **point} for point in points]
+    return found
+
+
+def export(api: Api, app, redis_url, what: str, format: str = "csv", **body) -> dict:
+    """Start an export, run the queued jobs, and return the export as the API then shows it."""
+    response = api.post("exports", {"what": what, "format": format, **body})
+    assert response.status_code == 202, response.json
+    run_jobs(app, redis_url)
+    return api.get(response.headers["Location"]).json
+
+
+def read_back(api: Api, done: dict) -> list[dict]:
+    response = api.get(done["download_url"])
+    assert response.status_code == 200, response.json
+    text = response.get_data(as_text=True)
+    if done["format"] == "jsonl":
+        assert response.mimetype == "application/x-ndjson"
+        # Lines end with \n alone: a JSON string may hold U+2028, which splitlines() splits on.
+        return [json.loads(line) for line in text.split("\n") if line]
+    assert response.mimetype == "text/csv"
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def cell_holds(cell: str, value: object) -> bool:
+    """A CSV cell holds a string as it is, null as nothing, anything else as its JSON text."""
+    if value is None:
+        return cell == ""
+    if isinstance(value, str):
+        return cell == value
+    return json.loads(cell) == value
+
+
+def assert_same(exported: list[dict], shown: list[dict], format: str, key=("id",)) -> None:
+    def keyed(items):
+        return {tuple(item[k] for k in key): item for item in items}
+
+    exported_by_key, shown_by_key = keyed(exported), keyed(shown)
+    assert len(exported) == len(exported_by_key)  # no row written twice across batches
+    assert exported_by_key.keys() == shown_by_key.keys()
+    for k, row in exported_by_key.items():
+        expected = {name: value for name, value in shown_by_key[k].items() if name != "history"}
+        assert row.keys() == expected.keys()
+        if format == "jsonl":
+            assert row == expected
+        else:
+            wrong = {n: (row[n], v) for n, v in expected.items() if not cell_holds(row[n], v)}
+            assert not wrong, wrong
+
+
+@pytest.mark.parametrize("format", ["csv", "jsonl"])
+def test_every_kind_of_export_reads_back_as_the_api_shows_it(
+    app, tenants, recruiter, redis_url, small_batches, format
+):
+    contractors = record_history(recruiter)
+    run_jobs(app, redis_url)  # the assessments and trajectories
+    for what in KINDS:
+        done = export(recruiter, app, redis_url, what, format)
+        assert done["status"] == "done", done
+        exported = read_back(recruiter, done)
+        shown = what_the_api_shows(recruiter, what, contractors)
+        assert_same(exported, shown, format, KEYS.get(what, ("id",)))
+        assert done["rows_done"] == len(exported) == len(shown)
+    events = read_back(recruiter, export(recruiter, app, redis_url, "events", format))
+    # History is part of the data: every version, with its status.
+    assert sorted(event["status"] for event in events) == [
+        "active", "active", "retracted", "superseded"
+    ]  # fmt: skip
+
+
+def test_since_keeps_only_what_was_recorded_or_computed_at_or_after_it(
+    app, tenants, recruiter, redis_url
+):
+    def contractor_with_history(name: str) -> str:
+        contractor = recruiter.post("contractors", {"name": name}).json
+        path = f"contractors/{contractor['id']}"
+        recruiter.post(
+            f"{path}/events",
+            {"kind": "ghosting", "occurred_at": "2025-01-01T00:00:00Z", "summary": "Gone"},
+        )
+        recruiter.post(
+            f"{path}/rehabilitation", {"kind": "outreach", "occurred_at": "2025-02-01T00:00:00Z"}
+        )
+        run_jobs(app, redis_url)
+        return contractor["id"]
+
+    with clock.frozen(EARLY):
+        contractor_with_history("Before")
+    with clock.frozen(LATE):
+        later = contractor_with_history("After")
+    since = (LATE - timedelta(days=1)).isoformat()
+    for what in KINDS:
+        done = export(recruiter, app, redis_url, what, "jsonl", since=since)
+        assert done["since"] == "2025-08-31T00:00:00+00:00"
+        exported = read_back(recruiter, done)
+        assert exported, what
+        owners = {row["contractor_id"] if what != "contractors" else row["id"] for row in exported}
+        assert owners == {later}, what
+    everything = export(recruiter, app, redis_url, "contractors", "jsonl")
+    assert everything["rows_done"] == 2
+
+
+def test_progress_is_reported_and_the_agency_lists_its_exports(app, tenants, recruiter, redis_url):
+    record_history(recruiter)
+    started = recruiter.post("exports", {"what": "events", "format": "csv"})
+    assert started.status_code == 202
+    queued = started.json
+    assert (queued["status"], queued["rows_done"], queued["download_url"]) == ("queued", 0, None)
+    assert started.headers["Location"] == f"/api/v1/exports/{queued['id']}"
+    run_jobs(app, redis_url)
+    done = recruiter.get(f"exports/{queued['id']}").json
+    assert (done["status"], done["rows_done"], done["error"]) == ("done", 4, None)
+    finished = datetime.fromisoformat(done["finished_at"])
+    assert datetime.fromisoformat(done["expires_at"]) == finished + timedelta(days=7)
+    assert done["download_url"] == f"/api/v1/exports/{queued['id']}/download"
+    download = recruiter.get(done["download_url"])
+    assert download.headers["Content-Disposition"].startswith("attachment; filename=events-")
+    assert download.headers["Content-Disposition"].endswith(".csv")
+    assert "no-store" in download.headers["Cache-Control"]
+    # Exports are reads: the read-only key and a viewer may start them too.
+    assert Api(recruiter.client, tenants[0].read_key).post(
+        "exports", {"what": "contractors", "format": "jsonl"}
+    ).status_code == 202  # fmt: skip
+    viewer = login(app, "acme", "viewer@acme.test", PASSWORD)
+    assert viewer.post("exports", {"what": "assessments", "format": "csv"}).status_code == 202
+    listed = viewer.get("exports?per_page=2").json
+    assert (listed["total"], listed["pages"], len(listed["items"])) == (3, 2, 2)
+    assert [e["what"] for e in listed["items"]] == ["assessments", "contractors"]  # newest first
+    audit = viewer.get(f"audit?object_id={queued['id']}").json["items"]
+    assert {entry["action"] for entry in audit} == {"export.created", "export.done"}
+
+
+def test_download_waits_for_the_file_and_ends_with_its_expiry(app, tenants, recruiter, redis_url):
+    from workers.jobs import nightly_sweep
+
+    record_history(recruiter)
+    export_id = recruiter.post("exports", {"what": "contractors", "format": "csv"}).json["id"]
+    download = f"exports/{export_id}/download"
+    early = recruiter.get(download)
+    assert early.status_code == 409 and early.mimetype == "application/problem+json"
+    assert "queued" in early.json["detail"]
+    with clock.frozen(LATE):
+        run_jobs(app, redis_url)
+    last_moment = LATE + timedelta(days=7) - timedelta(seconds=1)
+    with clock.frozen(last_moment):
+        assert recruiter.get(download).status_code == 200
+        assert nightly_sweep() >= 0
+        assert recruiter.get(download).status_code == 200  # not yet purged
+    folder = os.path.join(app.config["EXPORT_DIR"], str(tenants[0].agency_id))
+    assert f"{export_id}.csv" in os.listdir(folder)
+    # What a killed run left behind goes too, once it is old enough to be no running job's.
+    abandoned, running = os.path.join(folder, "killed.part"), os.path.join(folder, "running.part")
+    for path in (abandoned, running):
+        with open(path, "w") as file:
+            file.write("id,name\n")
+    for path, age in ((abandoned, timedelta(days=2)), (running, timedelta(hours=1))):
+        moment = (LATE + timedelta(days=7) - age).timestamp()
+        os.utime(path, (moment, moment))
+    with clock.frozen(LATE + timedelta(days=7)):
+        expired = recruiter.get(download)
+        assert expired.status_code == 410 and expired.mimetype == "application/problem+json"
+        assert recruiter.get(f"exports/{export_id}").json["download_url"] is None
+        nightly_sweep()
+    left = os.listdir(folder)
+    assert f"{export_id}.csv" not in left and "killed.part" not in left
+    assert "running.part" in left
+    os.remove(running)
+    assert recruiter.get(download).status_code == 410
+    assert recruiter.get(f"exports/{export_id}").json["status"] == "done"  # the record stays
+
+
+def test_a_failed_export_says_so_and_has_nothing_to_download(
+    app, tenants, recruiter, redis_url, monkeypatch, tmp_path
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the exports' folder should be")
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(blocker))
+    export_id = recruiter.post("exports", {"what": "events", "format": "jsonl"}).json["id"]
+    run_jobs(app, redis_url)
+    failed = recruiter.get(f"exports/{export_id}").json
+    assert failed["status"] == "failed"
+    assert "NotADirectoryError" in failed["error"] and str(tmp_path) not in failed["error"]
+    assert failed["download_url"] is None
+    assert recruiter.get(f"exports/{export_id}/download").status_code == 409
+
+
+def test_another_agencys_export_is_404_and_strangers_get_401(app, tenants, recruiter, client):
+    export_id = recruiter.post("exports", {"what": "contractors", "format": "csv"}).json["id"]
+    globex = login(app, "globex", "owner@globex.test", PASSWORD)
+    for path in (f"exports/{export_id}", f"exports/{export_id}/download"):
+        response = globex.get(path)
+        assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert globex.get("exports").json["total"] == 0
+    stranger = Api(client)
+    assert stranger.post("exports", {"what": "contractors", "format": "csv"}).status_code == 401
+    for path in ("exports", f"exports/{export_id}", f"exports/{export_id}/download"):
+        assert stranger.get(path).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "mentions"),
+    [
+        ({"what": "payroll", "format": "csv"}, "what", "contractors, events, rehabilitation"),
+        ({"what": "events", "format": "xlsx"}, "format", "csv, jsonl"),
+        ({"format": "csv"}, "what", "Missing"),
+        ({"what": "events", "format": "csv", "since": "last tuesday"}, "since", "datetime"),
+        ({"what": "events", "format": "csv", "since": "2025-01-01T00:00:00"}, "since", "aware"),
+        ({"what": "events", "format": "csv", "where": "x"}, "where", "Unknown"),
+    ],
+)
+def test_bad_requests_are_422_naming_the_field(recruiter, body, field, mentions):
+    response = recruiter.post("exports", body)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    errors = {error["field"]: error["detail"] for error in response.json["errors"]}
+    assert field in errors and mentions in errors[field], errors
