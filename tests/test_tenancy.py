@@ -159,6 +159,7 @@ def test_row_level_security_hides_other_agencies_from_raw_sql(app, tenants, data
     for tenant in tenants:
         make_evidence(app, tenant)
         make_export(app, tenant)
+        make_webhook(app, tenant)
         with app.app_context(), agency_scope(tenant.agency_id):
             contractor = db.session.scalar(select(Contractor))
             contractor.tag_rows = [ContractorTag(tag="python")]
@@ -181,6 +182,8 @@ def test_row_level_security_hides_other_agencies_from_raw_sql(app, tenants, data
             "decisions",
             "imports",
             "exports",
+            "webhook_endpoints",
+            "webhook_messages",
         ]
 
         # No agency set: a raw, unfiltered SELECT reads nothing at all.

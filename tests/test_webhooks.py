@@ -9,7 +9,7 @@ import json
 import random
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -111,6 +111,7 @@ def test_an_endpoint_is_made_with_a_secret_shown_once(admin, endpoint):
 def test_an_event_arrives_signed_and_every_standard_webhooks_verifier_accepts_it(
     app, tenants, admin, endpoint, receiver, redis_url
 ):
+    admin.patch(f"webhooks/endpoints/{endpoint['id']}", {"headers": {"X-Tenant": "acme-42"}})
     contractor = admin.post("contractors", {"name": "Robin"}).json
     run_jobs(app, redis_url)
     created = [
@@ -123,6 +124,7 @@ def test_an_event_arrives_signed_and_every_standard_webhooks_verifier_accepts_it
     assert payload["data"]["id"] == contractor["id"]
     assert datetime.fromisoformat(payload["timestamp"])
     assert headers["webhook-id"].startswith("msg_")
+    assert headers["x-tenant"] == "acme-42"
     log = admin.get(f"webhooks/endpoints/{endpoint['id']}/deliveries?event_type=contractor.created")
     (delivered,) = log.json["items"]
     assert delivered["status"] == "succeeded" and delivered["webhook_id"] == headers["webhook-id"]
@@ -188,8 +190,18 @@ def test_the_retry_schedule_spans_about_three_days_with_jitter():
 def test_retry_after_is_honoured_on_429_and_503(status):
     asked = delivery.Outcome(status, 1.0, "", "busy", retry_after=timedelta(seconds=90))
     assert delivery.next_attempt_after(1, asked) == timedelta(seconds=90)
-    other = delivery.Outcome(500, 1.0, "", "HTTP 500", retry_after=timedelta(seconds=90))
-    assert delivery.next_attempt_after(1, other) != timedelta(seconds=90)
+    other = delivery.Outcome(500, 1.0, "", "HTTP 500", retry_after=timedelta(hours=1))
+    assert delivery.next_attempt_after(1, other) <= timedelta(seconds=6)  # the schedule's 5 s
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_nonsense_is_ignored():
+    from email.utils import format_datetime
+
+    in_a_minute = format_datetime(datetime.now(UTC) + timedelta(minutes=1), usegmt=True)
+    assert timedelta(seconds=55) < delivery._retry_after(in_a_minute) <= timedelta(minutes=1)
+    assert delivery._retry_after("120") == timedelta(seconds=120)
+    for nonsense in ("99999999999999", "\u00b2", "9" * 5000, "soon", "", None):
+        assert delivery._retry_after(nonsense) is None
 
 
 def test_a_retry_after_header_reaches_the_schedule(
@@ -255,10 +267,66 @@ def test_a_hanging_receiver_fails_cleanly_and_a_huge_answer_is_read_only_to_the_
     started = time.monotonic()
     hung = delivery.post(receiver.url, "{}", {}, allow_private=True)
     assert time.monotonic() - started < 2.5
-    assert not hung.succeeded and "timed out" in hung.error.lower()
+    assert not hung.succeeded and "took more than 1 s" in hung.error
     receiver.answer(200, b"x" * (20 * 1024 * 1024))
     huge = delivery.post(receiver.url, "{}", {}, allow_private=True)
     assert huge.succeeded and len(huge.response_body) == delivery.RESPONSE_CAP
+
+
+def drip(prefix: bytes) -> str:
+    """A server on 127.0.0.1 that sends `prefix`, then one byte every 0.2 s, for ever."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with contextlib.suppress(OSError):
+            connection.recv(65536)
+            connection.sendall(prefix)
+            for _ in range(100):
+                connection.sendall(b"x")
+                time.sleep(0.2)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}/"
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        b"HTTP/1.1 200 OK\r\nX-Slow: ",  # headers that never end
+        b"HTTP/1.0 200 OK\r\nConnection: close\r\n\r\n",  # a body that never ends
+    ],
+)
+def test_a_receiver_that_drips_is_cut_off_at_the_deadline(monkeypatch, prefix):
+    monkeypatch.setattr(delivery, "TIMEOUT_SECONDS", 1.0)
+    started = time.monotonic()
+    outcome = delivery.post(drip(prefix), "{}", {}, allow_private=True)
+    assert time.monotonic() - started < 2.0
+    assert not outcome.succeeded and "took more than 1 s" in outcome.error
+
+
+def test_whatever_the_receiver_answers_is_logged_without_breaking_the_job(
+    app, tenants, admin, endpoint, receiver, redis_url
+):
+    receiver.answer(500, b"a\x00b\xff", **{"Retry-After": "99999999999999"})
+    admin.post(f"webhooks/endpoints/{endpoint['id']}/test")
+    run_jobs(app, redis_url)
+    (message,) = messages(app, tenants)
+    assert message.attempts == 1 and message.status == "pending"
+    log = admin.get(f"webhooks/endpoints/{endpoint['id']}/deliveries").json["items"][0]
+    assert log["attempt_log"][0]["response_body"] == "a\ufffdb\ufffd"
+
+
+def test_a_message_being_attempted_cannot_be_retried_meanwhile(app, tenants, admin, endpoint):
+    from workers.relay import relay_due_webhooks
+
+    admin.post(f"webhooks/endpoints/{endpoint['id']}/test")
+    assert relay_due_webhooks(app) == 1  # leased to a job
+    (message,) = messages(app, tenants)
+    assert admin.post(f"webhooks/deliveries/{message.id}/retry").status_code == 409
+    assert relay_due_webhooks(app) == 0  # and to no second one
 
 
 def test_a_rotated_secret_signs_beside_the_old_one_for_24_hours(
@@ -330,6 +398,12 @@ def test_failed_messages_are_recovered_and_one_can_be_retried(
         ("https://0x7f000001/hook", "loopback"),
         ("https://2130706433/hook", "loopback"),
         ("https://127.1/hook", "loopback"),
+        ("https://[2002:7f00:1::1]/hook", "6to4 loopback"),
+        ("https://[2002:a9fe:a9fe::1]/hook", "6to4 link-local"),
+        ("https://[fec0::1]/hook", "site-local"),
+        ("https://192.0.0.8/hook", "reserved"),
+        ("https://93.184.216.34/caf\u00e9", "ASCII"),
+        ("https://93.184.216.34:0/hook", "Port 0"),
         ("http://93.184.216.34/hook", "HTTPS"),
         ("not a url", "HTTPS"),
         ("https://user:pw@93.184.216.34/hook", "Credentials"),
@@ -372,6 +446,7 @@ def test_the_address_is_checked_again_when_connecting(
         ({"url": "https://93.184.216.34/", "headers": {"Content-Type": "text/plain"}}, "headers"),
         ({"url": "https://93.184.216.34/", "headers": {"bad name": "x"}}, "headers"),
         ({"url": "https://93.184.216.34/", "headers": {"X-A": "a\r\nb"}}, "headers"),
+        ({"url": "https://93.184.216.34/", "headers": {"X-A": "\u20ac"}}, "headers"),
         ({}, "url"),
     ],
 )

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import Flask
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from reputation import clock
 from reputation.api import idempotency
@@ -103,13 +103,17 @@ def relay_due_webhooks(app: Flask, batch: int = 500) -> int:
     """Hand webhook messages whose attempt is due to the `webhooks` queue. Returns how many.
 
     The schedule lives in the database (`next_attempt_at`), not in Redis: a message is leased
-    for LEASE while its job is queued, and if the job is lost it falls due again.
+    for LEASE while its job is queued and running, and if the job is lost it falls due again.
     """
     with app.app_context(), system_scope():
         now = clock.now()
         statement = (
             select(WebhookMessage)
-            .where(WebhookMessage.status == PENDING, WebhookMessage.next_attempt_at <= now)
+            .where(
+                WebhookMessage.status == PENDING,
+                WebhookMessage.next_attempt_at <= now,
+                or_(WebhookMessage.leased_until.is_(None), WebhookMessage.leased_until <= now),
+            )
             .order_by(WebhookMessage.next_attempt_at)
             .limit(batch)
         )
@@ -125,7 +129,7 @@ def relay_due_webhooks(app: Flask, batch: int = 500) -> int:
             batches: dict[tuple[object, object], list[WebhookMessage]] = {}
             for message in messages:
                 batches.setdefault((message.agency_id, message.endpoint_id), []).append(message)
-                message.next_attempt_at = now + LEASE
+                message.leased_until = now + LEASE
             with redis_connection().pipeline() as pipeline:
                 for (agency_id, _), endpoint_messages in batches.items():
                     for start in range(0, len(endpoint_messages), WEBHOOK_BATCH):

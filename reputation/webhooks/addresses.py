@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
+# IETF protocol assignments (192.0.0.0/24): none is a place to send webhooks to.
+PROTOCOL_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
+# Global unicast: every IPv6 address a public host can have lies here.
+IPV6_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 
 class ForbiddenAddress(ValueError):
@@ -24,17 +28,31 @@ class ForbiddenAddress(ValueError):
 
 def why_forbidden(address: IPAddress) -> str | None:
     """The class of a non-public address, or None when the address is public."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        reason = why_forbidden(address.ipv4_mapped)
-        return f"IPv4-mapped {reason}" if reason else None
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address wrapped in IPv6 (mapped, 6to4, Teredo) is judged as what it wraps.
+        for kind, wrapped in (
+            ("IPv4-mapped", address.ipv4_mapped),
+            ("6to4", address.sixtofour),
+            ("Teredo", address.teredo[1] if address.teredo else None),
+        ):
+            if wrapped is not None:
+                reason = why_forbidden(wrapped)
+                if reason:
+                    return f"{kind} {reason}"
     checks = (
         (address.is_unspecified, "unspecified address"),
         (address.is_loopback, "loopback address"),
         (address.is_link_local, "link-local address (cloud metadata among them)"),
         (address.is_multicast, "multicast address"),
         (address in CGNAT, "carrier-grade NAT address"),
+        (address in PROTOCOL_ASSIGNMENTS, "reserved address"),
+        (getattr(address, "is_site_local", False), "site-local address"),
         (address.is_reserved, "reserved address"),
         (address.is_private, "private address"),
+        (
+            isinstance(address, ipaddress.IPv6Address) and address not in IPV6_GLOBAL_UNICAST,
+            "address outside IPv6 global unicast",
+        ),
         (not address.is_global, "address that is not globally reachable"),
     )
     return next((reason for forbidden, reason in checks if forbidden), None)
@@ -54,6 +72,12 @@ def parse_url(url: str, allow_private: bool) -> tuple[str, str, int]:
         raise ForbiddenAddress("The URL has no host.")
     if parts.username or parts.password:
         raise ForbiddenAddress("Credentials in the URL are not allowed; use custom headers.")
+    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+        raise ForbiddenAddress(
+            "The URL has spaces or characters outside ASCII; percent-encode them (IDNA for hosts)."
+        )
+    if port == 0:
+        raise ForbiddenAddress("Port 0 is not a port to send to.")
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 

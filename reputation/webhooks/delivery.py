@@ -6,10 +6,12 @@ step is ours, so the SSRF guard checks the very address the socket connects to.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import random
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,56 +70,95 @@ def next_attempt_after(
     return base * (rng or random).uniform(1 - JITTER, 1 + JITTER)
 
 
+def _connect_to_a_public_address(
+    host: str, port: int, timeout: float, allow_private: bool
+) -> socket.socket:
+    """A socket connected to one of the host's addresses, each checked before it is tried."""
+    error: OSError | None = None
+    for address in resolve(host, port, allow_private):
+        try:
+            sock = socket.create_connection((str(address), port), timeout)
+        except OSError as refused:
+            error = refused
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    raise error or OSError(f"{host} has no address to connect to")
+
+
 class _GuardedHTTPConnection(http.client.HTTPConnection):
     """Connects only to a public address of the host, checked as it connects (no rebinding)."""
 
     allow_private = False
+    raw_socket: socket.socket | None = None
 
     def connect(self) -> None:
-        address = resolve(self.host, self.port, self.allow_private)[0]
-        self.sock = socket.create_connection((str(address), self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self.raw_socket = _connect_to_a_public_address(
+            self.host, self.port, self.timeout, self.allow_private
+        )
 
 
 class _GuardedHTTPSConnection(http.client.HTTPSConnection):
     allow_private = False
+    raw_socket: socket.socket | None = None
 
     def connect(self) -> None:
-        address = resolve(self.host, self.port, self.allow_private)[0]
-        sock = socket.create_connection((str(address), self.port), self.timeout)
+        self.raw_socket = _connect_to_a_public_address(
+            self.host, self.port, self.timeout, self.allow_private
+        )
         # The certificate is checked against the host name, not the address.
-        self.sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self.host)
+        self.sock = ssl.create_default_context().wrap_socket(
+            self.raw_socket, server_hostname=self.host
+        )
 
 
 def _retry_after(value: str | None) -> timedelta | None:
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return timedelta(seconds=int(value.strip()))
+    """Retry-After as seconds or an HTTP date; None when it is neither (or absurd)."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit() and len(value) <= 9:
+        return timedelta(seconds=int(value))
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(timedelta(0), moment - datetime.now(moment.tzinfo))
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(timedelta(0), moment - datetime.now(moment.tzinfo))
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; a receiver may send anything.
+    return text.replace("\x00", "\ufffd")
 
 
 def post(url: str, body: str, headers: dict[str, str], allow_private: bool) -> Outcome:
-    """POST `body` to `url` once: 15 s at most, no redirects, at most 16 KiB of the answer read."""
+    """POST `body` to `url` once: 15 s at most in all, no redirects, at most 16 KiB of the
+    answer read. Whatever the receiver does, the answer is an Outcome, never an exception."""
     started = time.monotonic()
-    deadline = started + TIMEOUT_SECONDS
 
     def elapsed_ms() -> float:
         return round((time.monotonic() - started) * 1000, 1)
 
     try:
         scheme, host, port = parse_url(url, allow_private)
-        connection_class = _GuardedHTTPSConnection if scheme == "https" else _GuardedHTTPConnection
-        connection = connection_class(host, port, timeout=TIMEOUT_SECONDS)
-        connection.allow_private = allow_private
-        parts = urlsplit(url)
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     except ForbiddenAddress as error:
         return Outcome(None, elapsed_ms(), "", str(error))
+    connection_class = _GuardedHTTPSConnection if scheme == "https" else _GuardedHTTPConnection
+    connection = connection_class(host, port, timeout=TIMEOUT_SECONDS)
+    connection.allow_private = allow_private
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # One deadline for the whole attempt: a receiver that drips its headers or its body a byte
+    # at a time is cut off when it passes, whatever each read's own timeout would allow.
+    out_of_time = threading.Event()
+
+    def cut_off() -> None:
+        out_of_time.set()
+        if connection.raw_socket is not None:
+            with contextlib.suppress(OSError):
+                connection.raw_socket.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(TIMEOUT_SECONDS, cut_off)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         connection.request(
             "POST",
@@ -128,26 +169,26 @@ def post(url: str, body: str, headers: dict[str, str], allow_private: bool) -> O
         response = connection.getresponse()
         received = bytearray()
         while len(received) < RESPONSE_CAP:
-            # A receiver that drips its answer still gets 15 s in all, not 15 s per byte.
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("the receiver took more than 15 s")
-            if connection.sock is not None:
-                connection.sock.settimeout(remaining)
             chunk = response.read1(RESPONSE_CAP - len(received))
             if not chunk:
                 break
             received += chunk
+        if out_of_time.is_set():
+            raise TimeoutError(f"the receiver took more than {TIMEOUT_SECONDS:.0f} s")
         return Outcome(
             response.status,
             elapsed_ms(),
-            received.decode("utf-8", "replace"),
+            _clean(received.decode("utf-8", "replace")),
             None if 200 <= response.status < 300 else f"HTTP {response.status}",
             _retry_after(response.getheader("Retry-After")),
         )
-    except ForbiddenAddress as error:
-        return Outcome(None, elapsed_ms(), "", str(error))
-    except (OSError, http.client.HTTPException) as error:
-        return Outcome(None, elapsed_ms(), "", f"{type(error).__name__}: {error}"[:1000])
+    except Exception as failure:
+        reason = (
+            TimeoutError(f"the receiver took more than {TIMEOUT_SECONDS:.0f} s")
+            if out_of_time.is_set()
+            else failure
+        )
+        return Outcome(None, elapsed_ms(), "", _clean(f"{type(reason).__name__}: {reason}")[:1000])
     finally:
+        watchdog.cancel()
         connection.close()  # the rest of an answer over the cap is never read

@@ -80,8 +80,15 @@ class WebhookMessage(TenantModel, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the relay when it hands the message to a job; the job clears it. Until then no other
+    # job gets the message, and if the job is lost the message falls due again.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Every change checks and bumps it: a job whose lease ran out cannot write over a newer state.
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def webhook_id(self) -> str:

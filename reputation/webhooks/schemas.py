@@ -17,8 +17,10 @@ def _header_values_are_plain(headers: dict[str, str]) -> None:
     if len(headers) > MAX_HEADERS:
         raise ma.ValidationError(f"At most {MAX_HEADERS} custom headers.")
     for name, value in headers.items():
-        if any(c in value for c in "\r\n\0"):
-            raise ma.ValidationError(f"The value of {name} has a line break or NUL.")
+        if not (value.isascii() and value.isprintable()):
+            raise ma.ValidationError(
+                f"The value of {name} must be printable ASCII (no line breaks, no NUL)."
+            )
 
 
 def _headers(**kwargs: Any) -> ma.fields.Dict:

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from reputation import clock
 from reputation.api.problems import ApiError, field_error
@@ -186,7 +187,10 @@ def retry_message(message: WebhookMessage) -> WebhookMessage:
     endpoint = find_endpoint(message.endpoint_id)
     if not endpoint.enabled:
         raise ApiError(409, "The message's endpoint is disabled; enable it first.")
-    message.status, message.next_attempt_at = PENDING, clock.now()
+    now = clock.now()
+    if message.leased_until is not None and message.leased_until > now:
+        raise ApiError(409, "This message is being attempted right now; look again shortly.")
+    message.status, message.next_attempt_at = PENDING, now
     record_audit("webhook_message.retried", "webhook_message", message.id)
     return message
 
@@ -203,7 +207,7 @@ def recover(endpoint: WebhookEndpoint, since: datetime) -> int:
             WebhookMessage.created_at >= since,
         )
     ):
-        message.status, message.next_attempt_at = PENDING, now
+        message.status, message.next_attempt_at, message.leased_until = PENDING, now, None
         count += 1
     record_audit(
         "webhook_endpoint.recovered", "webhook_endpoint", endpoint.id,
@@ -253,36 +257,50 @@ def deliver(message_ids: Sequence[uuid.UUID]) -> dict[str, int]:
     BATCH_SECONDS, and those it did not reach fall due again at once.
     """
     session = db.session()
-    # This job is the only writer of its messages while it holds their lease: the rows it loaded
-    # stay valid across its own commits, and are not read again after each one.
+    # The messages loaded here stay valid across this job's own commits (their version column
+    # catches anyone else's change), so they are not read again after each one.
     session.expire_on_commit = False
     messages = session.scalars(
         select(WebhookMessage)
         .where(WebhookMessage.id.in_(message_ids), WebhookMessage.status == PENDING)
         .order_by(WebhookMessage.created_at, WebhookMessage.id)
     ).all()
-    endpoints = {
-        endpoint.id: endpoint
-        for endpoint in session.scalars(
-            select(WebhookEndpoint).where(
-                WebhookEndpoint.id.in_({message.endpoint_id for message in messages})
-            )
-        )
-    }
     session.commit()
     counts: dict[str, int] = {}
     started = time.monotonic()
     for message in messages:
-        endpoint = endpoints[message.endpoint_id]
+        # Read afresh each time: a change of URL, secret or state applies to the next attempt.
+        endpoint = session.get(
+            WebhookEndpoint, (message.agency_id, message.endpoint_id), populate_existing=True
+        )
+        assert endpoint is not None
         if time.monotonic() - started > BATCH_SECONDS:
-            message.next_attempt_at = clock.now()
+            message.next_attempt_at, message.leased_until = clock.now(), None
         elif not endpoint.enabled or endpoint.deleted_at is not None:
-            message.status, message.next_attempt_at = FAILED, None
+            message.status, message.next_attempt_at, message.leased_until = FAILED, None, None
         else:
             _attempt(message, endpoint)
-        session.commit()
+        try:
+            session.commit()
+        except StaleDataError:
+            _keep_only_the_attempt(message)
         counts[message.status] = counts.get(message.status, 0) + 1
     return counts
+
+
+def _keep_only_the_attempt(message: WebhookMessage) -> None:
+    """The message changed under this job (a retry, or a new lease after this one ran out):
+    its new state stands, and the attempt made here is still logged."""
+    session = db.session()
+    attempts = [obj for obj in session.new if isinstance(obj, WebhookAttempt)]
+    session.rollback()
+    for attempt in attempts:
+        session.add(WebhookAttempt(**{
+            column: getattr(attempt, column) for column in
+            ("message_id", "attempted_at", "status_code", "latency_ms", "response_body", "error")
+        }))  # fmt: skip
+    session.commit()
+    session.refresh(message)
 
 
 def _attempt(message: WebhookMessage, endpoint: WebhookEndpoint) -> None:
@@ -314,6 +332,7 @@ def _record(
     )
     message.attempts += 1
     message.last_attempt_at = at
+    message.leased_until = None
     if outcome.succeeded:
         message.status, message.next_attempt_at = SUCCEEDED, None
         if endpoint.failing_since is not None:
