@@ -9,6 +9,7 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,12 +32,15 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[tuple[dict[str, str], str]] = []
         self.answers: list[tuple[int, dict[str, str], bytes, float]] = []
+        self.meanwhile: Callable[[], None] | None = None  # run while a request waits
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                if receiver.meanwhile:
+                    receiver.meanwhile()
                 status, headers, answer, delay = (
                     receiver.answers.pop(0) if receiver.answers else (200, {}, b"ok", 0.0)
                 )
@@ -317,6 +321,29 @@ def test_whatever_the_receiver_answers_is_logged_without_breaking_the_job(
     assert message.attempts == 1 and message.status == "pending"
     log = admin.get(f"webhooks/endpoints/{endpoint['id']}/deliveries").json["items"][0]
     assert log["attempt_log"][0]["response_body"] == "a\ufffdb\ufffd"
+
+
+def test_an_attempt_is_logged_even_if_its_message_was_leased_again_meanwhile(
+    app, tenants, admin, endpoint, receiver, redis_url
+):
+    """A job slower than its lease: the relay hands the message to another job, whose state
+    stands; the first job's attempt is still in the log."""
+    from reputation.tenancy.scope import system_scope
+
+    def lease_again() -> None:
+        with app.app_context(), system_scope():
+            message = db.session.scalar(select(WebhookMessage))
+            message.leased_until = clock.now() + timedelta(minutes=10)
+            db.session.commit()
+
+    receiver.meanwhile = lease_again
+    admin.post(f"webhooks/endpoints/{endpoint['id']}/test")
+    run_jobs(app, redis_url)
+    (message,) = messages(app, tenants)
+    assert (message.status, message.attempts) == ("pending", 0)
+    assert message.leased_until is not None
+    log = admin.get(f"webhooks/endpoints/{endpoint['id']}/deliveries").json["items"][0]
+    assert [a["status_code"] for a in log["attempt_log"]] == [200]
 
 
 def test_a_message_being_attempted_cannot_be_retried_meanwhile(app, tenants, admin, endpoint):

@@ -123,29 +123,29 @@ def relay_due_webhooks(app: Flask, batch: int = 500) -> int:
             messages = db.session.scalars(statement).all()
             if not messages:
                 return 0
+            # The lease is committed before the jobs exist: a job never sees its message
+            # unleased, and if Redis refuses the jobs the lease runs out and they are tried again.
+            batches: dict[tuple[object, object], list[str]] = {}
+            for message in messages:
+                key = (message.agency_id, message.endpoint_id)
+                batches.setdefault(key, []).append(str(message.id))
+                message.leased_until = now + LEASE
+            db.session.commit()
             # One job per endpoint and handful of messages: RQ's own cost per job is more than
             # an attempt's, so attempts are batched; several batches of one endpoint can run
             # side by side.
-            batches: dict[tuple[object, object], list[WebhookMessage]] = {}
-            for message in messages:
-                batches.setdefault((message.agency_id, message.endpoint_id), []).append(message)
-                message.leased_until = now + LEASE
             with redis_connection().pipeline() as pipeline:
-                for (agency_id, _), endpoint_messages in batches.items():
-                    for start in range(0, len(endpoint_messages), WEBHOOK_BATCH):
-                        chunk = endpoint_messages[start : start + WEBHOOK_BATCH]
+                for (agency_id, _), ids in batches.items():
+                    for start in range(0, len(ids), WEBHOOK_BATCH):
+                        chunk = ids[start : start + WEBHOOK_BATCH]
                         queue("webhooks").enqueue_call(
                             func="workers.jobs.deliver_webhooks",
-                            kwargs={
-                                "message_ids": [str(message.id) for message in chunk],
-                                "agency_id": str(agency_id),
-                            },
-                            job_id=f"{agency_id}-deliver-{chunk[0].id}",
+                            kwargs={"message_ids": chunk, "agency_id": str(agency_id)},
+                            job_id=f"{agency_id}-deliver-{chunk[0]}",
                             timeout=JOB_TIMEOUTS["webhooks"],
                             pipeline=pipeline,
                         )
                 pipeline.execute()
-            db.session.commit()
             return len(messages)
         finally:
             db.session.rollback()

@@ -274,36 +274,28 @@ def deliver(message_ids: Sequence[uuid.UUID]) -> dict[str, int]:
             WebhookEndpoint, (message.agency_id, message.endpoint_id), populate_existing=True
         )
         assert endpoint is not None
+        attempt = None
         if time.monotonic() - started > BATCH_SECONDS:
             message.next_attempt_at, message.leased_until = clock.now(), None
         elif not endpoint.enabled or endpoint.deleted_at is not None:
             message.status, message.next_attempt_at, message.leased_until = FAILED, None, None
         else:
-            _attempt(message, endpoint)
+            attempt = _attempt(message, endpoint)
         try:
             session.commit()
         except StaleDataError:
-            _keep_only_the_attempt(message)
+            # The message changed under this job (a new lease after this one ran out, say):
+            # that newer state stands, and the attempt made here is logged all the same.
+            session.rollback()
+            if attempt is not None:
+                session.add(attempt)
+                session.commit()
+            session.refresh(message)
         counts[message.status] = counts.get(message.status, 0) + 1
     return counts
 
 
-def _keep_only_the_attempt(message: WebhookMessage) -> None:
-    """The message changed under this job (a retry, or a new lease after this one ran out):
-    its new state stands, and the attempt made here is still logged."""
-    session = db.session()
-    attempts = [obj for obj in session.new if isinstance(obj, WebhookAttempt)]
-    session.rollback()
-    for attempt in attempts:
-        session.add(WebhookAttempt(**{
-            column: getattr(attempt, column) for column in
-            ("message_id", "attempted_at", "status_code", "latency_ms", "response_body", "error")
-        }))  # fmt: skip
-    session.commit()
-    session.refresh(message)
-
-
-def _attempt(message: WebhookMessage, endpoint: WebhookEndpoint) -> None:
+def _attempt(message: WebhookMessage, endpoint: WebhookEndpoint) -> WebhookAttempt:
     now = clock.now()
     headers = {
         **endpoint.headers,
@@ -314,22 +306,21 @@ def _attempt(message: WebhookMessage, endpoint: WebhookEndpoint) -> None:
         ),
     }
     outcome = delivery.post(endpoint.url, message.body, headers, allow_private_networks())
-    _record(message, endpoint, now, outcome)
+    return _record(message, endpoint, now, outcome)
 
 
 def _record(
     message: WebhookMessage, endpoint: WebhookEndpoint, at: datetime, outcome: delivery.Outcome
-) -> None:
-    db.session.add(
-        WebhookAttempt(
-            message_id=message.id,
-            attempted_at=at,
-            status_code=outcome.status_code,
-            latency_ms=outcome.latency_ms,
-            response_body=outcome.response_body,
-            error=outcome.error,
-        )
+) -> WebhookAttempt:
+    attempt = WebhookAttempt(
+        message_id=message.id,
+        attempted_at=at,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        response_body=outcome.response_body,
+        error=outcome.error,
     )
+    db.session.add(attempt)
     message.attempts += 1
     message.last_attempt_at = at
     message.leased_until = None
@@ -337,21 +328,22 @@ def _record(
         message.status, message.next_attempt_at = SUCCEEDED, None
         if endpoint.failing_since is not None:
             endpoint.failing_since = None
-        return
+        return attempt
     if outcome.status_code == 410:
         message.status, message.next_attempt_at = FAILED, None
         _disable(endpoint, "The receiver answered 410 Gone.")
-        return
+        return attempt
     endpoint.failing_since = endpoint.failing_since or at
     if at - endpoint.failing_since >= DISABLE_AFTER_FAILING:
         message.status, message.next_attempt_at = FAILED, None
         _disable(endpoint, "Every delivery failed for five days.")
-        return
+        return attempt
     wait = delivery.next_attempt_after(message.attempts, outcome)
     if wait is None:
         message.status, message.next_attempt_at = FAILED, None
     else:
         message.next_attempt_at = at + wait
+    return attempt
 
 
 @dataclass
