@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 from flask import Flask
 from rq import Retry
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from reputation import clock
 from reputation.api import idempotency
@@ -25,6 +27,7 @@ from reputation.tenancy.scope import system_scope
 from reputation.webhooks.models import PENDING, WebhookMessage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A job that raises is tried again after these pauses (seconds), then left in RQ's failed registry.
 RETRY = Retry(max=4, interval=[5, 30, 120, 600])
@@ -55,10 +58,8 @@ def relay_once(app: Flask, batch: int = 500) -> int:
             .order_by(OutboxMessage.created_at)
             .limit(batch)
         )
-        if db.engine.dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
         try:
-            messages = db.session.scalars(statement).all()
+            messages = _claim(statement)
             if not messages:
                 return 0
             accepted, refused = [], []
@@ -117,10 +118,8 @@ def relay_due_webhooks(app: Flask, batch: int = 500) -> int:
             .order_by(WebhookMessage.next_attempt_at)
             .limit(batch)
         )
-        if db.engine.dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
         try:
-            messages = db.session.scalars(statement).all()
+            messages = _claim(statement)
             if not messages:
                 return 0
             # The lease is committed before the jobs exist: a job never sees its message
@@ -149,6 +148,13 @@ def relay_due_webhooks(app: Flask, batch: int = 500) -> int:
             return len(messages)
         finally:
             db.session.rollback()
+
+
+def _claim(statement: Select[tuple[T]]) -> Sequence[T]:
+    """The rows of `statement`, locked; on PostgreSQL several relays skip each other's rows."""
+    if db.engine.dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return db.session.scalars(statement).all()
 
 
 def _job_id(message: OutboxMessage) -> str:
