@@ -7,6 +7,7 @@ when the job returns and rolls back when it raises (RQ then retries it).
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -16,6 +17,8 @@ from reputation.tenancy.scope import agency_scope
 from workers.app import worker_app
 
 R = TypeVar("R")
+
+log = logging.getLogger(__name__)
 
 
 def tenant_job(function: Callable[..., R]) -> Callable[..., R]:
@@ -101,14 +104,23 @@ def nightly_sweep() -> int:
 
     with worker_app().app_context():
         agencies = db.session.scalars(select(Agency.id).order_by(Agency.id)).all()
-        total = 0
+        total, failed = 0, []
         for agency_id in agencies:
-            with agency_scope(agency_id):
-                # Exports are agency rows (row-level security), so they are purged here, in the
-                # agency's scope, rather than by the relay's housekeeping in system scope.
-                purge_expired_exports()
-                total += service.recompute_agency()
-            db.session.commit()
+            # One agency's failure does not cost the others their refresh; the job still fails
+            # at the end, so RQ tries it again.
+            try:
+                with agency_scope(agency_id):
+                    # Exports are agency rows (row-level security), so they are purged here, in
+                    # the agency's scope, rather than by the relay's housekeeping in system scope.
+                    purge_expired_exports()
+                    total += service.recompute_agency()
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                log.exception("the nightly sweep of agency %s failed", agency_id)
+                failed.append(agency_id)
+        if failed:
+            raise RuntimeError(f"the nightly sweep failed for {len(failed)} agencies")
         return total
 
 

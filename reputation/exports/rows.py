@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import IO, Any
 
 import marshmallow as ma
-from sqlalchemy import Select, and_, func, select, tuple_
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from reputation.conduct.models import ConductEvent
@@ -85,7 +85,7 @@ def _keyset(
 def _contractors(since: datetime | None) -> Iterator[list[Row]]:
     statement = select(Contractor).options(selectinload(Contractor.tag_rows))
     if since is not None:
-        statement = statement.where(Contractor.created_at >= since)
+        statement = statement.where(Contractor.updated_at >= since)
     for page in _keyset(statement, (Contractor.id,)):
         yield CONTRACTOR.dump(page, many=True)
 
@@ -94,7 +94,10 @@ def _events(since: datetime | None) -> Iterator[list[Row]]:
     # Every version, retracted and superseded ones too: the history is part of the evidence.
     statement = select(ConductEvent)
     if since is not None:
-        statement = statement.where(ConductEvent.recorded_at >= since)
+        # Recorded, or retracted, superseded or overturned, since then.
+        statement = statement.where(
+            or_(ConductEvent.recorded_at >= since, ConductEvent.status_changed_at >= since)
+        )
     for page in _keyset(statement, (ConductEvent.id,)):
         yield EVENT.dump(page, many=True)
 
@@ -102,7 +105,10 @@ def _events(since: datetime | None) -> Iterator[list[Row]]:
 def _steps(since: datetime | None) -> Iterator[list[Row]]:
     statement = select(RehabilitationStep)
     if since is not None:
-        statement = statement.where(RehabilitationStep.recorded_at >= since)
+        # Recorded, or verified or rejected, since then.
+        statement = statement.where(
+            or_(RehabilitationStep.recorded_at >= since, RehabilitationStep.verified_at >= since)
+        )
     for page in _keyset(statement, (RehabilitationStep.id,)):
         yield STEP.dump(page, many=True)
 

@@ -8,8 +8,10 @@ import logging
 import os
 import uuid
 from datetime import datetime, timedelta
+from typing import IO
 
 from flask import current_app
+from rq import get_current_job
 from sqlalchemy import Select, select
 
 from reputation import clock
@@ -17,7 +19,7 @@ from reputation.api.problems import ApiError
 from reputation.audit.service import record_audit
 from reputation.evidence import recorder
 from reputation.exports import rows
-from reputation.exports.models import DONE, FAILED, RUNNING, Export
+from reputation.exports.models import DONE, FAILED, QUEUED, RUNNING, Export
 from reputation.extensions import db
 from reputation.ids import new_id
 from reputation.outbox.service import enqueue_after_commit
@@ -96,7 +98,12 @@ def run_export(record: Export) -> None:
         with contextlib.suppress(OSError):
             os.remove(partial)
         log.exception("export %s failed", record.id)
-        record.status, record.finished_at = FAILED, clock.now()
+        job = get_current_job()
+        if job is not None and (job.retries_left or 0) > 0:
+            # RQ runs it again: not an end a client should stop polling at.
+            record.status = QUEUED
+        else:
+            record.status, record.finished_at = FAILED, clock.now()
         # The class of error only: its text may hold paths of the server's.
         record.error = f"The export failed ({type(error).__name__}); it is retried a few times."
         record_audit("export.failed", "export", record.id, {"rows_done": record.rows_done})
@@ -117,19 +124,24 @@ def downloadable(record: Export) -> bool:
     )
 
 
-def file_to_download(record: Export) -> str:
-    """The path of a finished export's file: a 409 before it is done, a 410 once it expired."""
+def open_download(record: Export) -> IO[bytes]:
+    """A finished export's file, open: a 409 before it is done, a 410 once it expired (or was
+    purged a moment ago)."""
     if record.status != DONE:
         raise ApiError(
             409, f"The export is {record.status}; its file can be downloaded once it is done."
         )
-    if not downloadable(record) or not os.path.exists(record.path or ""):
-        raise ApiError(
-            410,
-            f"The export's file is no longer kept (files are kept {KEPT_FOR.days} days after "
-            "they are done); start a new export.",
-        )
-    return str(record.path)
+    gone = ApiError(
+        410,
+        f"The export's file is no longer kept (files are kept {KEPT_FOR.days} days after "
+        "they are done); start a new export.",
+    )
+    if not downloadable(record):
+        raise gone
+    try:
+        return open(str(record.path), "rb")
+    except FileNotFoundError:
+        raise gone from None
 
 
 def download_name(record: Export) -> str:
@@ -150,13 +162,22 @@ def purge_expired_exports() -> int:
         with contextlib.suppress(FileNotFoundError):
             os.remove(record.path or "")
         record.path = None
+    # An export whose job was killed, and not retried, would otherwise say `running` for ever.
+    for record in db.session.scalars(
+        select(Export).where(
+            Export.status.in_((QUEUED, RUNNING)), Export.created_at < now - ABANDONED_AFTER
+        )
+    ):
+        record.status, record.finished_at = FAILED, now
+        record.error = "The export's job stopped without finishing; start a new export."
     agency_id = current_agency_id()
     folder = agency_folder(agency_id) if agency_id else ""
     if os.path.isdir(folder):
         abandoned = (now - ABANDONED_AFTER).timestamp()
         for entry in os.scandir(folder):
-            if entry.name.endswith(".part") and entry.stat().st_mtime < abandoned:
-                with contextlib.suppress(FileNotFoundError):
+            # A running export may rename its file between the listing and this look at it.
+            with contextlib.suppress(OSError):
+                if entry.name.endswith(".part") and entry.stat().st_mtime < abandoned:
                     os.remove(entry.path)
     return len(expired)
 

@@ -68,7 +68,7 @@ def download(export_id: uuid.UUID) -> Any:
     """The export's file, once done and for seven days after."""
     record = get_or_404(Export, export_id, "export")
     response = send_file(
-        service.file_to_download(record),
+        service.open_download(record),
         mimetype=MEDIA_TYPES[record.format],
         as_attachment=True,
         download_name=service.download_name(record),
