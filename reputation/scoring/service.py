@@ -155,8 +155,12 @@ def _one_recompute_at_a_time(contractor: Contractor) -> None:
 
 
 def recompute_agency(batch: int = 500) -> int:
-    """Recompute every contractor of the agency in scope, committing batch by batch, since
-    scores move with time alone. Returns how many were recomputed."""
+    """Recompute every contractor of the agency in scope, since scores move with time alone.
+    Returns how many were recomputed.
+
+    Reads contractors batch by batch, and commits each one as soon as it is recomputed: a
+    recompute holds its contractor's lock until it commits, and a live recompute of that
+    contractor must not wait for the rest of a batch."""
     done, after = 0, None
     policy_in_use = policy_in_force()  # one read for the whole agency
     while True:
@@ -166,11 +170,11 @@ def recompute_agency(batch: int = 500) -> int:
         contractors = db.session.scalars(statement).all()
         if not contractors:
             return done
+        after = contractors[-1].id
         for contractor in contractors:
             recompute(contractor, policy_in_use)
-        after = contractors[-1].id
+            db.session.commit()
         done += len(contractors)
-        db.session.commit()
 
 
 def snapshot_of(contractor: Contractor) -> TrustSnapshot | None:
