@@ -70,6 +70,14 @@ def recompute_agency() -> int:
 
 
 @tenant_job
+def recompute_contractors(contractor_ids: list[str]) -> int:
+    """Recompute a batch of an agency's contractors (a share of the nightly sweep)."""
+    from reputation.scoring import service
+
+    return service.recompute_contractors([uuid.UUID(c) for c in contractor_ids])
+
+
+@tenant_job
 def deliver_webhooks(message_ids: list[str]) -> dict[str, int]:
     """One attempt at each of these due webhook messages (reputation.webhooks.service.deliver)."""
     from reputation.webhooks import service
@@ -94,8 +102,9 @@ def simulate_policy(simulation_id: str) -> None:
 
 def nightly_sweep() -> int:
     """Refresh every agency's current scores (scores move with time alone) and delete its expired
-    export files; one agency at a time, each in its own scope. Returns how many contractors were
-    recomputed."""
+    export files; one agency at a time, each in its own scope. The recomputes are queued in
+    batches (`recompute_contractors`), which every worker shares. Returns how many contractors
+    were queued."""
     from sqlalchemy import select
 
     from reputation.exports.service import purge_expired_exports
@@ -113,7 +122,7 @@ def nightly_sweep() -> int:
                     # Exports are agency rows (row-level security), so they are purged here, in
                     # the agency's scope, rather than by the relay's housekeeping in system scope.
                     purge_expired_exports()
-                    total += service.recompute_agency()
+                    total += service.queue_sweep()
                 db.session.commit()
             except Exception:
                 db.session.rollback()

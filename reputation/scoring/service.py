@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from reputation import clock
 from reputation.conduct.models import OVERTURNED, ConductEvent
 from reputation.contractors.models import Contractor
 from reputation.extensions import db
-from reputation.outbox.service import publish_event
+from reputation.outbox.service import enqueue_after_commit, publish_event
 from reputation.policy.service import policy_in_force
 from reputation.rehabilitation.models import RehabilitationStep
 from reputation.scoring.models import TrajectoryPoint, TrustSnapshot
@@ -175,6 +176,42 @@ def recompute_agency(batch: int = 500) -> int:
             recompute(contractor, policy_in_use)
             db.session.commit()
         done += len(contractors)
+
+
+def queue_sweep(batch: int = 500) -> int:
+    """Queue the recompute of every contractor of the agency in scope, as `bulk` jobs of `batch`
+    contractors each, so that every worker takes a share of a large agency. Returns how many
+    contractors were queued."""
+    day = clock.now().date().isoformat()
+    queued, after = 0, None
+    while True:
+        statement = select(Contractor.id).order_by(Contractor.id).limit(batch)
+        if after is not None:
+            statement = statement.where(Contractor.id > after)
+        ids = db.session.scalars(statement).all()
+        if not ids:
+            return queued
+        enqueue_after_commit(
+            "bulk",
+            "workers.jobs.recompute_contractors",
+            job_id=f"sweep-{day}-{ids[0]}",
+            contractor_ids=[str(contractor_id) for contractor_id in ids],
+        )
+        after, queued = ids[-1], queued + len(ids)
+
+
+def recompute_contractors(contractor_ids: list[uuid.UUID]) -> int:
+    """Recompute these contractors of the agency in scope, committing each one as it is done (see
+    `recompute_agency`). Returns how many there were."""
+    policy_in_use = policy_in_force()  # one read for the whole batch
+    done = 0
+    for contractor_id in contractor_ids:
+        contractor = db.session.scalar(select(Contractor).where(Contractor.id == contractor_id))
+        if contractor is not None:
+            recompute(contractor, policy_in_use)
+            db.session.commit()
+            done += 1
+    return done
 
 
 def snapshot_of(contractor: Contractor) -> TrustSnapshot | None:
