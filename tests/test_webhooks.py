@@ -346,6 +346,34 @@ def test_an_attempt_is_logged_even_if_its_message_was_leased_again_meanwhile(
     assert [a["status_code"] for a in log["attempt_log"]] == [200]
 
 
+def test_one_message_changed_meanwhile_leaves_the_others_of_its_group_delivered(
+    app, tenants, admin, endpoint, receiver, redis_url
+):
+    """Attempts are committed in groups; when one message of a group changed under the job, the
+    others keep their outcome and every attempt is logged."""
+    from reputation.tenancy.scope import system_scope
+
+    def lease_the_second_again() -> None:
+        if len(receiver.received) == 2:
+            with app.app_context(), system_scope():
+                second = db.session.scalars(
+                    select(WebhookMessage).order_by(WebhookMessage.created_at, WebhookMessage.id)
+                ).all()[1]
+                second.leased_until = clock.now() + timedelta(minutes=10)
+                db.session.commit()
+
+    receiver.meanwhile = lease_the_second_again
+    for _ in range(3):
+        admin.post(f"webhooks/endpoints/{endpoint['id']}/test")
+    run_jobs(app, redis_url)
+    first, second, third = sorted(messages(app, tenants), key=lambda m: (m.created_at, m.id))
+    assert [(m.status, m.attempts) for m in (first, second, third)] == [
+        ("succeeded", 1), ("pending", 0), ("succeeded", 1),
+    ]  # fmt: skip
+    log = admin.get(f"webhooks/endpoints/{endpoint['id']}/deliveries").json["items"]
+    assert sorted(len(d["attempt_log"]) for d in log) == [1, 1, 1]
+
+
 def test_a_message_being_attempted_cannot_be_retried_meanwhile(app, tenants, admin, endpoint):
     from workers.relay import relay_due_webhooks
 

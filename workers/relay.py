@@ -38,7 +38,7 @@ LEASE = timedelta(minutes=10)
 # RQ's default of 180 s suits one contractor's recompute, not a 100,000-row import.
 JOB_TIMEOUTS = {"trust": 300, "webhooks": 120, "bulk": 3 * 3600}
 # Webhook messages per job, at most.
-WEBHOOK_BATCH = 20
+WEBHOOK_BATCH = 50
 
 
 def relay_once(app: Flask, batch: int = 500) -> int:
