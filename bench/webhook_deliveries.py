@@ -58,7 +58,7 @@ def make_endpoint(app, url: str) -> tuple[uuid.UUID, uuid.UUID, str]:  # type: i
     with app.app_context():
         agency = service.create_agency("Bench", "bench", "owner@bench.test", "a long password!")
         with agency_scope(agency.id):
-            endpoint = create_endpoint({"url": url}).endpoint
+            endpoint = create_endpoint({"url": url})
             ids = (agency.id, endpoint.id, endpoint.secret)
         db.session.commit()
     return ids

@@ -118,7 +118,7 @@ def make_webhook(app: Flask, tenant: Tenant) -> dict[str, uuid.UUID]:
     from reputation.webhooks.service import create_endpoint, send_test
 
     with app.app_context(), agency_scope(tenant.agency_id):
-        endpoint = create_endpoint({"url": "https://93.184.216.34/hook"}).endpoint
+        endpoint = create_endpoint({"url": "https://93.184.216.34/hook"})
         send_test(endpoint)
         db.session.flush()
         message_id = db.session.scalar(select(WebhookMessage.id))

@@ -11,6 +11,7 @@ from reputation import clock
 from reputation.extensions import db
 from reputation.ids import new_id
 from reputation.outbox.models import EVENT, JOB, OutboxMessage
+from reputation.webhooks.service import fan_out
 
 QUEUES = ("trust", "webhooks", "bulk")
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -40,8 +41,6 @@ def publish_event(event_type: str, data: dict[str, Any]) -> OutboxMessage:
     """Record, in the current transaction, an event of this agency (DESIGN.md "Webhooks"), and a
     webhook message for each of its endpoints that wants it; the relay sends those after commit.
     """
-    from reputation.webhooks.service import fan_out  # webhooks build on the outbox
-
     message = OutboxMessage(id=new_id(), kind=EVENT, name=event_type, payload=data)
     db.session.add(message)
     fan_out(message)

@@ -70,18 +70,9 @@ def _checked_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
-@dataclass
-class NewEndpoint:
-    """An endpoint just made, with its secret: the one time it is shown."""
-
-    endpoint: WebhookEndpoint
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.endpoint, name)
-
-
-def create_endpoint(facts: dict[str, Any]) -> NewEndpoint:
-    """Register an endpoint; its URL must be HTTPS to a public address."""
+def create_endpoint(facts: dict[str, Any]) -> WebhookEndpoint:
+    """Register an endpoint; its URL must be HTTPS to a public address. Its secret is shown
+    only in the answer to this request (and to a rotation)."""
     endpoint = WebhookEndpoint(
         url=_checked_url(facts["url"]),
         description=facts.get("description", ""),
@@ -93,7 +84,7 @@ def create_endpoint(facts: dict[str, Any]) -> NewEndpoint:
     db.session.add(endpoint)
     db.session.flush()
     record_audit("webhook_endpoint.created", "webhook_endpoint", endpoint.id, {"url": endpoint.url})
-    return NewEndpoint(endpoint)
+    return endpoint
 
 
 def update_endpoint(endpoint: WebhookEndpoint, changes: dict[str, Any]) -> WebhookEndpoint:
@@ -123,13 +114,13 @@ def delete_endpoint(endpoint: WebhookEndpoint) -> None:
     record_audit("webhook_endpoint.deleted", "webhook_endpoint", endpoint.id)
 
 
-def rotate_secret(endpoint: WebhookEndpoint) -> NewEndpoint:
+def rotate_secret(endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """A new secret; for 24 hours messages carry signatures by the new and the old one."""
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_until = clock.now() + ROTATION_OVERLAP
     endpoint.secret = new_secret()
     record_audit("webhook_endpoint.secret_rotated", "webhook_endpoint", endpoint.id)
-    return NewEndpoint(endpoint)
+    return endpoint
 
 
 def endpoints() -> Select[tuple[WebhookEndpoint]]:
