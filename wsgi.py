@@ -1,5 +1,5 @@
 """The WSGI entry point: `gunicorn wsgi:app`, `flask --app wsgi …`."""
 
-from reputation import create_app
+from reputation.app import create_app
 
 app = create_app()

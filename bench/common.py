@@ -43,7 +43,7 @@ def fresh_database() -> Iterator[str]:
         owner.execute(f"GRANT USAGE ON SCHEMA public TO {SERVICE}")
     from flask_migrate import upgrade
 
-    from reputation import create_app
+    from reputation.app import create_app
     from reputation.config import TestConfig
 
     migrator = create_app(

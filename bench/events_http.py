@@ -41,7 +41,7 @@ BODY = {
 
 
 def seed(database_url: str, contractors: int) -> tuple[str, list[str], str]:
-    from reputation import create_app
+    from reputation.app import create_app
     from reputation.config import TestConfig
     from reputation.contractors.service import create_contractor
     from reputation.extensions import db

@@ -34,7 +34,7 @@ EVENTS_PER_CONTRACTOR = 100
 
 def seed(database_url: str, slug: str, events: int) -> str:
     """An agency with `events` events over events/100 contractors; its id."""
-    from reputation import create_app
+    from reputation.app import create_app
     from reputation.config import TestConfig
     from reputation.extensions import db
     from reputation.tenancy import service
@@ -81,7 +81,7 @@ def seed(database_url: str, slug: str, events: int) -> str:
 
 def child(database_url: str, agency_id: str, format: str, folder: str) -> None:
     """Export the agency's events; print the result as JSON."""
-    from reputation import create_app
+    from reputation.app import create_app
     from reputation.config import TestConfig
     from reputation.exports.models import Export
     from reputation.exports.service import start_export

@@ -26,7 +26,7 @@ KINDS = list(CONDUCT_KINDS.values())
 
 
 def seed(database_url: str, contractors: int, events_each: int) -> str:
-    from reputation import create_app
+    from reputation.app import create_app
     from reputation.config import TestConfig
     from reputation.extensions import db
     from reputation.tenancy import service

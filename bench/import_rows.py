@@ -78,7 +78,7 @@ def child(database_url: str, path: str) -> None:
     """Import `path` as a new agency; print the result as JSON."""
     from sqlalchemy import select
 
-    from reputation import create_app
+    from reputation.app import create_app
     from reputation.config import TestConfig
     from reputation.extensions import db
     from reputation.imports.models import Import, ImportRowError

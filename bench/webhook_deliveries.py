@@ -39,7 +39,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def service_app(database_url: str):  # type: ignore[no-untyped-def]
-    from reputation import create_app
+    from reputation.app import create_app
     from reputation.config import TestConfig
 
     return create_app(

@@ -62,13 +62,16 @@ class Config:
     OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
     API_SPEC_OPTIONS: dict[str, Any] = {"security": [{"apiKey": []}, {"session": []}]}
 
-    PAGE_SIZE_DEFAULT = 50
-    PAGE_SIZE_MAX = 100
     IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 
     # Flask-Limiter: per principal (API key or user), else per address.
     RATELIMIT_DEFAULT = "1200 per minute"
+    # Logins: per account and address, so that nobody can lock a person out from elsewhere;
+    # per address, whatever the account; and, slower, per account wherever the tries come from,
+    # counting only failed logins (tenancy/views.py).
     RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_LOGIN_ADDRESS = "30 per minute"
+    RATELIMIT_LOGIN_ACCOUNT = "100 per hour"
     # X-RateLimit-* headers would cost every request a second Redis round trip; a 429 still
     # says when to retry (problems.py).
     RATELIMIT_HEADERS_ENABLED = False
@@ -81,8 +84,6 @@ class Config:
     # Argon2id parameters (argon2-cffi's defaults, RFC 9106's second recommendation).
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
-
-    OUTBOX_RELAY_BATCH = 500
 
     def __init__(self) -> None:
         env = os.environ
@@ -112,6 +113,8 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 1024
     RATELIMIT_DEFAULT = "100000 per minute"
     RATELIMIT_LOGIN = "1000 per minute"
+    RATELIMIT_LOGIN_ADDRESS = "1000 per minute"
+    RATELIMIT_LOGIN_ACCOUNT = "1000 per minute"
     # Export files of test runs go to the temporary folder, not to the instance folder.
     EXPORT_DIR = os.path.join(tempfile.gettempdir(), "reputation-test-exports")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import g, request
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -23,13 +24,15 @@ class Base(DeclarativeBase):
     )
 
 
-def _principal_key() -> str:
-    from reputation.tenancy.auth import rate_limit_key
+def principal_key() -> str:
+    """What request limits count by: the API key or staff member, else the client's address.
 
-    return rate_limit_key()
+    The principal is resolved before any limit is checked (api/hooks.py)."""
+    principal = g.get("principal")
+    return principal.key if principal else f"address:{request.remote_addr}"
 
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
-limiter = Limiter(key_func=_principal_key)
+limiter = Limiter(key_func=principal_key)

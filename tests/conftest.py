@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from reputation import create_app
+from reputation.app import create_app
 from reputation.config import TestConfig
 from reputation.extensions import db, limiter
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from reputation import create_app
+from reputation.app import create_app
 from reputation.audit.models import AuditEntry
 from reputation.config import TestConfig
 from reputation.extensions import db

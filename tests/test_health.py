@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reputation import create_app
+from reputation.app import create_app
 from reputation.config import TestConfig
 from reputation.extensions import db
 

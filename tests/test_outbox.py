@@ -13,7 +13,7 @@ from rq import Queue
 from rq.job import Job
 from sqlalchemy import func, select
 
-from reputation import create_app
+from reputation.app import create_app
 from reputation.audit.models import AuditEntry
 from reputation.config import TestConfig
 from reputation.extensions import db

@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from reputation import create_app
+from reputation.app import create_app
 from reputation.extensions import db
 
 _app: Flask | None = None

@@ -47,6 +47,10 @@ def _commit_unit_of_work(response: Response) -> Response:
     """A request's writes commit together when it succeeds, and not at all when it fails."""
     if response.status_code >= 400:
         db.session.rollback()
+        if response.status_code in (409, 412):
+            # A retry that lost the race to its twin (the same Idempotency-Key) gets the twin's
+            # answer, whether the clash surfaced in a service's checks or in the database.
+            return idempotency.answer_for_lost_race() or response
         return response
     try:
         idempotency.remember(response)

@@ -12,7 +12,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
-from reputation.extensions import db
+from reputation.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+    Stale,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +55,8 @@ def problem(
 
 
 class ApiError(HTTPException):
-    """An error raised by a service or view, carried to the client as a problem."""
+    """An error of HTTP itself (a header, a media type), raised by the API's own layer; services
+    raise `reputation.errors` instead."""
 
     def __init__(
         self,
@@ -66,11 +76,6 @@ class ApiError(HTTPException):
         self.extra_headers = headers or {}
 
 
-def field_error(field: str, detail: str, location: str = "json") -> ApiError:
-    """A 422 naming the one field at fault."""
-    return ApiError(422, detail, field=field, location=location)
-
-
 def flatten_messages(messages: Any, location: str, prefix: str = "") -> list[dict[str, Any]]:
     """webargs/marshmallow's nested `{field: [messages]}` as a flat list naming each field."""
     if isinstance(messages, dict):
@@ -88,12 +93,7 @@ def flatten_messages(messages: Any, location: str, prefix: str = "") -> list[dic
 
 
 def handle_http_exception(error: HTTPException) -> Response:
-    db.session.rollback()
     status = error.code or 500
-    if status == 409:
-        replay = _twins_answer()
-        if replay is not None:
-            return replay
     headers = dict(error.get_headers()) if status in (401, 405, 429) else {}
     headers.pop("Content-Type", None)
     data = getattr(error, "data", None) or {}
@@ -123,25 +123,42 @@ def handle_http_exception(error: HTTPException) -> Response:
     return problem(status, detail, headers=headers)
 
 
+# Most specific first: a Stale is a Conflict with a status of its own.
+STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404),
+    (Stale, 412),
+    (Conflict, 409),
+    (Gone, 410),
+    (Invalid, 422),
+    (Forbidden, 403),
+    (NotAuthenticated, 401),
+)
+
+
+def status_of(error: DomainError) -> int:
+    return next((status for kind, status in STATUS_OF if isinstance(error, kind)), 400)
+
+
+def handle_domain_error(error: DomainError) -> Response:
+    """A service's refusal as problem+json; the field at fault is listed when there is one."""
+    status = status_of(error)
+    errors = None
+    if error.field is not None:
+        # A stale write names the header that carried the version it was based on.
+        location = "headers" if isinstance(error, Stale) else "json"
+        errors = [{"field": error.field, "location": location, "detail": error.detail}]
+    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if status == 401 else None
+    return problem(status, error.detail, errors=errors, headers=headers)
+
+
 def handle_unexpected(error: Exception) -> Response:
-    db.session.rollback()
     log.exception("unhandled error", exc_info=error)
     return problem(500, "The server failed to handle this request; it has been logged.")
 
 
-def _twins_answer() -> Response | None:
-    """A retry that lost the race to its twin (the same Idempotency-Key) gets the twin's answer,
-    whether the conflict surfaced in the view's own checks or in the database."""
-    from reputation.api import idempotency
-
-    return idempotency.answer_for_lost_race()
-
-
 def handle_concurrent_write(error: Exception) -> Response:
-    db.session.rollback()
-    replay = _twins_answer()
-    if replay is not None:
-        return replay
+    """A write that lost a race in the database. (A keyed POST whose twin won gets the twin's
+    answer instead: the request hooks see to that.)"""
     if isinstance(error, StaleDataError):
         return problem(412, "Someone changed this at the same time; read it again and retry.")
     return problem(409, "This conflicts with a change made at the same time; read and try again.")
@@ -149,6 +166,7 @@ def handle_concurrent_write(error: Exception) -> Response:
 
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(StaleDataError, handle_concurrent_write)
     app.register_error_handler(IntegrityError, handle_concurrent_write)
     app.register_error_handler(Exception, handle_unexpected)

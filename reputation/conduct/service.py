@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from reputation import clock
-from reputation.api.problems import ApiError, field_error
 from reputation.audit.service import record_audit
 from reputation.conduct.models import ACTIVE, RETRACTED, SUPERSEDED, ConductEvent
 from reputation.contractors.models import Contractor
+from reputation.errors import Conflict, Invalid
 from reputation.evidence import recorder
 from reputation.extensions import db
 from reputation.outbox.service import publish_event, recompute_after_commit
@@ -40,7 +40,7 @@ def record_event(contractor: Contractor, facts: dict[str, Any]) -> ConductEvent:
     """Record a conduct event; the contractor's trust is recomputed once it commits."""
     kind = CONDUCT_KINDS[facts["kind"]]
     if facts.get("external_ref") is not None and find_by_external_ref(facts["external_ref"]):
-        raise ApiError(409, "An event with this external_ref exists already.", field="external_ref")
+        raise Conflict("An event with this external_ref exists already.", field="external_ref")
     event = ConductEvent(
         contractor_id=contractor.id,
         kind=kind.name,
@@ -65,15 +65,14 @@ def record_event(contractor: Contractor, facts: dict[str, Any]) -> ConductEvent:
 
 def _current_version_or_409(event: ConductEvent, doing: str) -> None:
     if event.status == RETRACTED:
-        raise ApiError(409, f"This event was retracted; a retracted event cannot be {doing}.")
+        raise Conflict(f"This event was retracted; a retracted event cannot be {doing}.")
     if event.status == SUPERSEDED:
         latest = latest_version(event)
-        raise ApiError(
-            409,
+        raise Conflict(
             f"This version was amended; {doing.removesuffix('ed')} the current one, {latest.id}.",
         )
     if event.status != ACTIVE:
-        raise ApiError(409, f"This event is {event.status} and cannot be {doing}.")
+        raise Conflict(f"This event is {event.status} and cannot be {doing}.")
 
 
 def retract_event(event: ConductEvent, reason: str) -> ConductEvent:
@@ -102,7 +101,7 @@ def amend_event(event: ConductEvent, changes: dict[str, Any]) -> ConductEvent:
     if "kind" in changes and "severity" not in changes:
         facts["severity"] = CONDUCT_KINDS[changes["kind"]].default_severity
     if CONDUCT_KINDS[facts["kind"]].valence.value != event.valence:
-        raise field_error(
+        raise Invalid(
             "kind", "An amendment keeps the event's valence; retract it and record a new one."
         )
     event.status = SUPERSEDED

@@ -8,9 +8,9 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from reputation import clock
-from reputation.api.problems import ApiError
 from reputation.audit.service import record_audit
 from reputation.contractors.models import Contractor, ContractorTag
+from reputation.errors import Conflict, Stale
 from reputation.extensions import db
 from reputation.outbox.service import publish_event
 from reputation.scoring.models import TrustSnapshot
@@ -33,8 +33,8 @@ def _check_external_ref_free(
         return
     holder = find_by_external_ref(external_ref)
     if holder is not None and holder is not contractor:
-        raise ApiError(
-            409, f"Contractor {holder.id} already has this external_ref.", field="external_ref"
+        raise Conflict(
+            f"Contractor {holder.id} already has this external_ref.", field="external_ref"
         )
 
 
@@ -77,11 +77,9 @@ def update_contractor(
 ) -> Contractor:
     """Apply `changes`; with `if_match`, only if nobody changed the contractor since (else 412)."""
     if if_match is not None and if_match not in ("*", contractor.etag):
-        raise ApiError(
-            412,
+        raise Stale(
             f"The contractor changed since you read it (now {contractor.etag}); read it again.",
             field="If-Match",
-            location="headers",
         )
     if "external_ref" in changes:
         _check_external_ref_free(changes["external_ref"], contractor)

@@ -15,8 +15,8 @@ from rq import get_current_job
 from sqlalchemy import Select, select
 
 from reputation import clock
-from reputation.api.problems import ApiError
 from reputation.audit.service import record_audit
+from reputation.errors import Conflict, Gone
 from reputation.evidence import recorder
 from reputation.exports import rows
 from reputation.exports.models import DONE, FAILED, QUEUED, RUNNING, Export
@@ -128,11 +128,10 @@ def open_download(record: Export) -> IO[bytes]:
     """A finished export's file, open: a 409 before it is done, a 410 once it expired (or was
     purged a moment ago)."""
     if record.status != DONE:
-        raise ApiError(
-            409, f"The export is {record.status}; its file can be downloaded once it is done."
+        raise Conflict(
+            f"The export is {record.status}; its file can be downloaded once it is done."
         )
-    gone = ApiError(
-        410,
+    gone = Gone(
         f"The export's file is no longer kept (files are kept {KEPT_FOR.days} days after "
         "they are done); start a new export.",
     )

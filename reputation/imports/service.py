@@ -10,11 +10,11 @@ from flask import current_app, g
 from sqlalchemy import delete, select
 
 from reputation import clock
-from reputation.api.problems import ApiError
 from reputation.audit.service import record_audit
 from reputation.conduct import service as conduct
 from reputation.contractors import service as contractors
 from reputation.contractors.models import Contractor
+from reputation.errors import DomainError, Invalid
 from reputation.evidence import recorder
 from reputation.extensions import db
 from reputation.ids import new_id
@@ -48,7 +48,7 @@ def create_import(filename: str, format: str, upload: IO[bytes]) -> Import:
             size += len(chunk)
     if size == 0:
         os.remove(path)
-        raise ApiError(422, "The file is empty.", field="file")
+        raise Invalid("file", "The file is empty.")
     record = Import(
         id=import_id, filename=filename, format=format, path=path, size_bytes=size, **recorder()
     )
@@ -121,8 +121,8 @@ def _apply_batch(
                     known[contractor.external_ref or ""] = contractor
             except rows.RowRejected as rejected:
                 _reject(record, number, rejected.field, rejected.message)
-            except ApiError as refused:
-                _reject(record, number, refused.field, str(refused.description))
+            except DomainError as refused:
+                _reject(record, number, refused.field, refused.detail)
             record.rows_done += 1
     db.session.commit()
 

@@ -12,6 +12,7 @@ from reputation.api import idempotency
 from reputation.api.blueprint import Blueprint
 from reputation.api.pagination import PageArgs
 from reputation.api.problems import ApiError
+from reputation.errors import Invalid
 from reputation.extensions import db
 from reputation.imports import service
 from reputation.imports.models import Import, ImportRowError
@@ -64,7 +65,7 @@ def upload(args: dict[str, Any]) -> Any:
     if request.mimetype == "multipart/form-data":
         file = request.files.get("file")
         if file is None:
-            raise ApiError(422, "Send the file in the `file` field.", field="file")
+            raise Invalid("file", "Send the file in the `file` field.")
         filename = file.filename or filename
         stream = file.stream
         guessed = "jsonl" if filename.endswith((".jsonl", ".ndjson")) else "csv"

@@ -6,7 +6,7 @@ from typing import Any
 from flask import url_for
 
 from reputation.api.blueprint import Blueprint
-from reputation.api.problems import ApiError
+from reputation.errors import NotFound
 from reputation.policy import service
 from reputation.policy.models import PolicySimulation
 from reputation.policy.schemas import (
@@ -33,7 +33,7 @@ def get_policy(query: dict[str, int]) -> Any:
         return service.describe(None)
     row = service.version(query["version"])
     if row is None:
-        raise ApiError(404, f"No policy version {query['version']}.")
+        raise NotFound(f"No policy version {query['version']}.")
     return service.describe(row)
 
 

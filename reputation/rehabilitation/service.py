@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from reputation import clock
-from reputation.api.problems import ApiError, field_error
 from reputation.audit.service import record_audit
 from reputation.conduct.models import RETRACTED, ConductEvent
 from reputation.contractors.models import Contractor
+from reputation.errors import Conflict, Invalid
 from reputation.evidence import recorder
 from reputation.extensions import db
 from reputation.outbox.service import publish_event, recompute_after_commit
@@ -39,13 +39,13 @@ def _check_addressed_event(
     """A step addresses a negative, unretracted event of the same contractor that came before."""
     event = db.session.get(ConductEvent, (contractor.agency_id, event_id))
     if event is None or event.contractor_id != contractor.id:
-        raise field_error("addresses_event_id", "No event with this id for this contractor.")
+        raise Invalid("addresses_event_id", "No event with this id for this contractor.")
     if event.valence != Valence.NEGATIVE:
-        raise field_error("addresses_event_id", "A step addresses a negative event only.")
+        raise Invalid("addresses_event_id", "A step addresses a negative event only.")
     if event.status == RETRACTED:
-        raise field_error("addresses_event_id", "This event was retracted.")
+        raise Invalid("addresses_event_id", "This event was retracted.")
     if event.occurred_at >= facts["occurred_at"]:
-        raise field_error(
+        raise Invalid(
             "addresses_event_id", "A step addresses an event that occurred before the step."
         )
 
@@ -56,7 +56,7 @@ def record_step(contractor: Contractor, facts: dict[str, Any]) -> Rehabilitation
         _check_addressed_event(contractor, facts["addresses_event_id"], facts)
     external_ref = facts.get("external_ref")
     if external_ref is not None and find_by_external_ref(external_ref) is not None:
-        raise ApiError(409, "A step with this external_ref exists already.", field="external_ref")
+        raise Conflict("A step with this external_ref exists already.", field="external_ref")
     step = RehabilitationStep(
         contractor_id=contractor.id,
         kind=facts["kind"],
@@ -83,7 +83,7 @@ def verify_step(
 ) -> RehabilitationStep:
     """A staff member's verdict on a pending step, recorded with who and when; it is final."""
     if step.status != PENDING:
-        raise ApiError(409, f"This step was {step.status} already, by {step.verified_by}.")
+        raise Conflict(f"This step was {step.status} already, by {step.verified_by}.")
     step.status = decision
     step.verified_by = by.label
     step.verified_by_id = by.id

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from reputation import clock
-from reputation.api.problems import ApiError
+from reputation.errors import Forbidden, NotAuthenticated
 from reputation.extensions import db, login_manager
 from reputation.roles import AGENCY_MANAGERS, AUDIT_READERS, EVIDENCE_WRITERS, Role, Scope
 from reputation.tenancy.models import ApiKey, User
@@ -112,11 +112,6 @@ def load_principal() -> None:
         g.principal = user_principal(current_user)
 
 
-def rate_limit_key() -> str:
-    principal = g.get("principal")
-    return principal.key if principal else f"address:{request.remote_addr}"
-
-
 def current_principal() -> Principal:
     """The authenticated caller; a 401 when there is none."""
     principal = g.get("principal")
@@ -126,7 +121,7 @@ def current_principal() -> Principal:
             if g.get("credentials_rejected")
             else "Authentication is required: a session, or Authorization: Bearer <API key>."
         )
-        raise ApiError(401, detail, headers={"WWW-Authenticate": 'Bearer realm="api"'})
+        raise NotAuthenticated(detail)
     return principal
 
 
@@ -135,7 +130,7 @@ def _guard(check: Callable[[Principal], bool], denial: str) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not check(current_principal()):
-                raise ApiError(403, denial)
+                raise Forbidden(denial)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -9,7 +9,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from reputation.api.problems import ApiError
+from reputation.errors import DomainError
 from reputation.extensions import db
 from reputation.roles import Role, Scope
 from reputation.tenancy import service
@@ -27,9 +27,9 @@ def committing() -> Iterator[None]:
     try:
         yield
         db.session.commit()
-    except ApiError as error:
+    except DomainError as error:
         db.session.rollback()
-        raise click.ClickException(str(error.description)) from error
+        raise click.ClickException(error.detail) from error
 
 
 def agency_by_slug(slug: str) -> Agency:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from reputation.api.problems import ApiError
+from reputation.errors import NotFound
 from reputation.extensions import db
 from reputation.tenancy.scope import current_agency_id
 
@@ -22,5 +22,5 @@ def get_or_404(model: type[T], object_id: uuid.UUID, what: str) -> T:
         select(model).where(column.agency_id == agency_id, column.id == object_id)
     )
     if obj is None:
-        raise ApiError(404, f"No {what} with id {object_id}.")
+        raise NotFound(f"No {what} with id {object_id}.")
     return obj

@@ -27,6 +27,7 @@ from sqlalchemy.orm import (
     Session,
     SessionTransaction,
     mapped_column,
+    scoped_session,
     with_loader_criteria,
 )
 
@@ -124,7 +125,6 @@ def _switch(**scope: Any) -> None:
         session.execute(_SET_SCOPE, _settings())
 
 
-@event.listens_for(Session, "after_begin")
 def _carry_scope_into_transaction(
     session: Session, transaction: SessionTransaction, connection: Connection
 ) -> None:
@@ -136,7 +136,6 @@ def _carry_scope_into_transaction(
         connection.execute(_SET_SCOPE, _settings())
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _filter_on_current_agency(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
@@ -173,13 +172,11 @@ def _agency_private_models() -> tuple[type, ...]:
     )
 
 
-@event.listens_for(TenantScoped, "init", propagate=True)
 def _belong_to_current_agency(target: TenantScoped, args: Any, kwargs: dict[str, Any]) -> None:
     # A new row belongs to the agency in scope unless it names one itself.
     kwargs.setdefault("agency_id", current_agency_id())
 
 
-@event.listens_for(Session, "before_flush")
 def _check_new_rows_belong_to_agency(session: Session, flush_context: Any, instances: Any) -> None:
     if not has_app_context() or in_system_scope():
         return
@@ -191,3 +188,17 @@ def _check_new_rows_belong_to_agency(session: Session, flush_context: Any, insta
             raise CrossTenantWrite(f"{type(obj).__name__} has no agency and none is in scope")
         if agency_id is not None and obj.agency_id != agency_id:
             raise CrossTenantWrite(f"{type(obj).__name__} belongs to another agency")
+
+
+def register_listeners(session: scoped_session[Session]) -> None:
+    """Bind the tenancy layers to `session` (the app's, `db.session`): the agency carried into
+    each transaction, the filter on every query, the check of every new row, and new rows'
+    agency. Called by `create_app`; a second app of the same process finds them bound."""
+    for target, name, listener, options in (
+        (session, "after_begin", _carry_scope_into_transaction, {}),
+        (session, "do_orm_execute", _filter_on_current_agency, {}),
+        (session, "before_flush", _check_new_rows_belong_to_agency, {}),
+        (TenantScoped, "init", _belong_to_current_agency, {"propagate": True}),
+    ):
+        if not event.contains(target, name, listener):
+            event.listen(target, name, listener, **options)

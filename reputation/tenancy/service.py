@@ -12,8 +12,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from reputation import clock
-from reputation.api.problems import ApiError, field_error
 from reputation.audit.service import record_audit
+from reputation.errors import Conflict, Forbidden, Invalid
 from reputation.extensions import db
 from reputation.roles import Role, may_grant, may_manage, normalise_scopes
 from reputation.tenancy.auth import Principal, hash_api_key
@@ -34,9 +34,7 @@ def _hasher() -> PasswordHasher:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise field_error(
-            "password", f"A password needs at least {MIN_PASSWORD_LENGTH} characters."
-        )
+        raise Invalid("password", f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
 
 
 def _new_session_token() -> str:
@@ -50,9 +48,9 @@ def find_agency(slug: str) -> Agency | None:
 def create_agency(name: str, slug: str, admin_email: str, admin_password: str) -> Agency:
     """A new agency with its first owner."""
     if not SLUG.match(slug):
-        raise field_error("slug", "A slug is lowercase letters, digits and inner hyphens.")
+        raise Invalid("slug", "A slug is lowercase letters, digits and inner hyphens.")
     if find_agency(slug) is not None:
-        raise ApiError(409, f"An agency with the slug {slug!r} exists already.", field="slug")
+        raise Conflict(f"An agency with the slug {slug!r} exists already.", field="slug")
     agency = Agency(name=name, slug=slug, settings={})
     db.session.add(agency)
     db.session.flush()
@@ -68,11 +66,11 @@ def create_user(
     """A staff member of the agency in scope; `by` is the staff member granting the role."""
     role = Role(role)
     if by is not None and (by.role is None or not may_grant(by.role, role)):
-        raise ApiError(403, f"A {by.role} may not make an {role}.")
+        raise Forbidden(f"A {by.role} may not make an {role}.")
     email = email.strip().lower()
     _check_password(password)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise ApiError(409, "A staff member with this email exists already.", field="email")
+        raise Conflict("A staff member with this email exists already.", field="email")
     user = User(
         email=email,
         name=name,
@@ -104,19 +102,15 @@ def update_user(
     """
     if user.id == by.id and (role is not None or active is not None or password is not None):
         field = "role" if role is not None else "active" if active is not None else "password"
-        raise field_error(
-            field, "Change your own password at /auth/password; not your role or access."
-        )
+        raise Invalid(field, "Change your own password at /auth/password; not your role or access.")
     if (role is not None or active is not None or password is not None) and (
         by.role is None or not may_manage(by.role, Role(user.role))
     ):
-        raise ApiError(
-            403, f"A {by.role} may not change an {user.role}'s role, access or password."
-        )
+        raise Forbidden(f"A {by.role} may not change an {user.role}'s role, access or password.")
     changes: dict[str, object] = {}
     if role is not None and role != user.role:
         if not may_grant(by.role, Role(role)):  # type: ignore[arg-type]
-            raise ApiError(403, "Only owners make owners.")
+            raise Forbidden("Only owners make owners.")
         changes["role"] = [str(user.role), str(role)]
         user.role = Role(role)
     if name is not None and name != user.name:
@@ -150,7 +144,7 @@ def set_password(user: User, password: str) -> None:
 def change_own_password(user: User, current_password: str, new_password: str) -> None:
     """A staff member's own change of password, which needs the current one."""
     if not _verifies(_hasher(), user.password_hash, current_password):
-        raise field_error("current_password", "The current password is not right.")
+        raise Invalid("current_password", "The current password is not right.")
     set_password(user, new_password)
     record_audit("user.password_changed", "user", user.id)
 

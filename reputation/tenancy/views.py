@@ -11,8 +11,8 @@ from sqlalchemy import select
 from reputation.api import idempotency
 from reputation.api.blueprint import Blueprint
 from reputation.api.pagination import PageArgs, page_schema, paginate
-from reputation.api.problems import ApiError
 from reputation.audit.service import record_audit
+from reputation.errors import Forbidden, NotAuthenticated
 from reputation.extensions import limiter
 from reputation.roles import Role
 from reputation.tenancy import service
@@ -60,7 +60,7 @@ def login(credentials: dict[str, str]) -> Any:
         credentials["agency"], credentials["email"], credentials["password"]
     )
     if user is None:
-        raise ApiError(401, "The agency, email or password is not right.")
+        raise NotAuthenticated("The agency, email or password is not right.")
     login_user(user)
     g.principal = user_principal(user)
     record_audit("auth.login", "user", user.id)
@@ -88,7 +88,7 @@ def logout() -> None:
 def change_password(body: dict[str, str]) -> None:
     """Change your own password. Your other sessions end; this one goes on."""
     if current_principal().kind != "user":
-        raise ApiError(403, "An API key has no password; staff change their own.")
+        raise Forbidden("An API key has no password; staff change their own.")
     user = get_or_404(User, current_principal().id, "staff member")
     service.change_own_password(user, body["current_password"], body["new_password"])
     login_user(user)

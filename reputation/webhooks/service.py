@@ -17,8 +17,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from reputation import clock
-from reputation.api.problems import ApiError, field_error
 from reputation.audit.service import record_audit
+from reputation.errors import Conflict, Invalid, NotFound
 from reputation.extensions import db
 from reputation.outbox.models import OutboxMessage
 from reputation.webhooks import delivery
@@ -58,7 +58,7 @@ def _checked_url(url: str) -> str:
     try:
         check_url(url, allow_private_networks())
     except ForbiddenAddress as error:
-        raise field_error("url", str(error)) from None
+        raise Invalid("url", str(error)) from None
     return url
 
 
@@ -66,7 +66,7 @@ def _checked_headers(headers: dict[str, str]) -> dict[str, str]:
     for name in headers:
         lowered = name.lower()
         if lowered in RESERVED_HEADERS or lowered.startswith("webhook-"):
-            raise field_error("headers", f"{name} is set by the service and cannot be replaced.")
+            raise Invalid("headers", f"{name} is set by the service and cannot be replaced.")
     return headers
 
 
@@ -134,7 +134,7 @@ def endpoints() -> Select[tuple[WebhookEndpoint]]:
 def find_endpoint(endpoint_id: uuid.UUID) -> WebhookEndpoint:
     endpoint = db.session.scalar(endpoints().where(WebhookEndpoint.id == endpoint_id))
     if endpoint is None:
-        raise ApiError(404, f"No webhook endpoint with id {endpoint_id}.")
+        raise NotFound(f"No webhook endpoint with id {endpoint_id}.")
     return endpoint
 
 
@@ -172,7 +172,7 @@ def fan_out(event: OutboxMessage) -> int:
 def send_test(endpoint: WebhookEndpoint) -> None:
     """A `ping` message to this endpoint, delivered like any other."""
     if not endpoint.enabled:
-        raise ApiError(409, "This endpoint is disabled; enable it to send it a test.")
+        raise Conflict("This endpoint is disabled; enable it to send it a test.")
     _message(endpoint, PING, {"endpoint_id": str(endpoint.id)}, None)
 
 
@@ -180,10 +180,10 @@ def retry_message(message: WebhookMessage) -> WebhookMessage:
     """Send a message again now, whatever became of it before."""
     endpoint = find_endpoint(message.endpoint_id)
     if not endpoint.enabled:
-        raise ApiError(409, "The message's endpoint is disabled; enable it first.")
+        raise Conflict("The message's endpoint is disabled; enable it first.")
     now = clock.now()
     if message.leased_until is not None and message.leased_until > now:
-        raise ApiError(409, "This message is being attempted right now; look again shortly.")
+        raise Conflict("This message is being attempted right now; look again shortly.")
     message.status, message.next_attempt_at = PENDING, now
     record_audit("webhook_message.retried", "webhook_message", message.id)
     return message
@@ -192,7 +192,7 @@ def retry_message(message: WebhookMessage) -> WebhookMessage:
 def recover(endpoint: WebhookEndpoint, since: datetime) -> int:
     """Send again every failed message of the endpoint since `since`; returns how many."""
     if not endpoint.enabled:
-        raise ApiError(409, "This endpoint is disabled; enable it first.")
+        raise Conflict("This endpoint is disabled; enable it first.")
     now, count = clock.now(), 0
     for message in db.session.scalars(
         select(WebhookMessage).where(

@@ -1,0 +1,136 @@
+"""`create_app`: the Flask app, its extensions, blueprints, listeners and commands."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+# Every model module, so the metadata (and Alembic) sees every table.
+import reputation.api.idempotency
+import reputation.audit.models
+import reputation.conduct.models
+import reputation.contractors.models
+import reputation.decisions.models
+import reputation.exports.models
+import reputation.imports.models
+import reputation.outbox.models
+import reputation.policy.models
+import reputation.rehabilitation.models
+import reputation.scoring.models
+import reputation.tenancy.models
+import reputation.webhooks.models  # noqa: F401
+from reputation.api.blueprint import Api, spec_security
+from reputation.api.hooks import register_request_hooks
+from reputation.api.problems import register_error_handlers
+from reputation.audit.views import audit
+from reputation.conduct.views import conduct, taxonomy
+from reputation.config import Config, load
+from reputation.contractors.views import contractors
+from reputation.db import render_item
+from reputation.decisions.views import decisions
+from reputation.demo import demo_cli
+from reputation.exports.views import exports
+from reputation.extensions import db, limiter, login_manager, migrate
+from reputation.health import metrics
+from reputation.health.views import health
+from reputation.imports.views import imports
+from reputation.policy.views import policy
+from reputation.rehabilitation.views import rehabilitation
+from reputation.scoring.cli import trust_cli
+from reputation.scoring.views import scoring
+from reputation.tenancy import scope
+from reputation.tenancy.cli import agencies_cli, api_keys_cli, users_cli
+from reputation.tenancy.views import api_keys, auth, users
+from reputation.webhooks.views import webhooks
+
+
+def create_app(
+    config_class: type[Config] = Config, overrides: dict[str, Any] | None = None
+) -> Flask:
+    """Build the app; configuration from the environment, then `overrides`."""
+    app = Flask(__name__)
+    app.config.from_object(load(config_class, overrides))
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    register_extensions(app)
+    register_listeners(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_item=render_item,
+        compare_type=True,
+    )
+    login_manager.init_app(app)
+    metrics.init_app(app)
+    register_request_hooks(app)
+    limiter.init_app(app)
+    api = Api(app)
+    spec_security(api, app)
+    app.extensions["api"] = api
+    register_error_handlers(app)
+
+
+def register_listeners(app: Flask) -> None:
+    """Database events, bound to this app's engines and to the session, not to every Engine of
+    the process."""
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite" and not event.contains(
+                engine, "connect", _sqlite_pragmas
+            ):
+                event.listen(engine, "connect", _sqlite_pragmas)
+    scope.register_listeners(db.session)
+
+
+def register_blueprints(app: Flask) -> None:
+    api = app.extensions["api"]
+    for blueprint in (
+        auth,
+        users,
+        api_keys,
+        audit,
+        contractors,
+        conduct,
+        rehabilitation,
+        decisions,
+        taxonomy,
+        imports,
+        exports,
+        scoring,
+        policy,
+        webhooks,
+    ):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(health)
+    # Probes and scrapes come often and from one address; they are not API traffic.
+    limiter.exempt(health)
+
+
+def register_commands(app: Flask) -> None:
+    for group in (agencies_cli, users_cli, api_keys_cli, demo_cli, trust_cli):
+        app.cli.add_command(group)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets the web processes read while a worker writes; wait rather than fail on a lock.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
