@@ -57,7 +57,7 @@ def faults(data: Any, max_depth: int = MAX_DEPTH) -> list[tuple[str, str]]:
             continue
         items = value.items() if isinstance(value, dict) else enumerate(value)
         for key, item in items:
-            name = f"{path}.{_shown(str(key))}" if path else _shown(str(key))
+            name = f"{path}.{shown(str(key))}" if path else shown(str(key))
             why = fault(key) if isinstance(key, str) else None
             if why:
                 found.append((name, why))
@@ -65,7 +65,7 @@ def faults(data: Any, max_depth: int = MAX_DEPTH) -> list[tuple[str, str]]:
     return sorted((path[:MAX_PATH], why) for path, why in found)
 
 
-def _shown(key: str) -> str:
+def shown(key: str) -> str:
     """A key as a path names it: what may not be stored shows as U+FFFD."""
     return _SURROGATE.sub("\ufffd", key.replace("\x00", "\ufffd"))
 

@@ -255,6 +255,22 @@ def run_jobs(app: Flask, redis_url: str) -> None:
     SimpleWorker(queues, connection=connection).work(burst=True)
 
 
+def count_rows(app: Flask, model: Any) -> int:
+    """How many rows of `model` every agency holds, each counted in its own scope."""
+    from sqlalchemy import func, select
+
+    from reputation.tenancy.models import Agency
+    from reputation.tenancy.scope import agency_scope
+
+    with app.app_context():
+        total = 0
+        for agency_id in db.session.scalars(select(Agency.id)).all():
+            with agency_scope(agency_id):
+                total += db.session.scalar(select(func.count()).select_from(model)) or 0
+        db.session.rollback()
+        return total
+
+
 def uuid_str() -> str:
     return str(uuid.uuid4())
 

@@ -6,22 +6,14 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import func, select
 
 from reputation.app import create_app
 from reputation.audit.models import AuditEntry
 from reputation.config import TestConfig
 from reputation.extensions import db
 from reputation.tenancy.models import ApiKey
-from tests.conftest import login, repo_root
+from tests.conftest import count_rows, login, repo_root
 from tests.factories import PASSWORD
-
-
-def count_rows(app, model) -> int:
-    from reputation.tenancy.scope import system_scope
-
-    with app.app_context(), system_scope():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture
@@ -162,13 +154,15 @@ def test_times_at_the_edge_of_the_calendar_are_422(owner, query):
     assert_problem(owner.get(f"audit?{query}"), 422)
 
 
-def test_query_string_that_is_not_utf8_is_not_a_500(owner):
+def test_query_string_that_is_not_utf8_is_422_naming_it_and_writes_nothing(app, owner):
+    before = (count_rows(app, ApiKey), count_rows(app, AuditEntry))
     response = owner.post(
         "api-keys?x=%ff",
         {"name": "ats", "scopes": ["read"]},
         headers={"Idempotency-Key": "k1"},
     )
-    assert response.status_code == 201
+    assert_problem(response, 422, "x")
+    assert_nothing_written(app, before)
 
 
 REDIS_DOWN_SCRIPT = """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import flask_smorest
@@ -12,35 +11,10 @@ from webargs.flaskparser import FlaskParser
 
 from reputation.api.problems import PROBLEM_JSON, handle_http_exception
 
-NUL_MESSAGE = "Text may not contain the NUL character (U+0000)."
-
-
-def fields_with_nul(data: Any, prefix: str = "") -> list[str]:
-    """The paths of the strings in `data` that contain NUL, which PostgreSQL cannot store."""
-    if isinstance(data, str):
-        return [prefix] if "\x00" in data else []
-    found = []
-    if isinstance(data, Mapping):
-        for key in data:
-            path = f"{prefix}.{key}" if prefix else str(key)
-            if "\x00" in str(key):
-                found.append(path)
-            found.extend(fields_with_nul(data[key], path))
-    elif isinstance(data, list):
-        for index, item in enumerate(data):
-            found.extend(fields_with_nul(item, f"{prefix}.{index}" if prefix else str(index)))
-    return found
-
 
 class Parser(FlaskParser):
-    # Unknown fields in a body are errors (marshmallow's RAISE); in a query string, ignored.
-
-    def _load_location_data(self, *, schema: ma.Schema, req: Any, location: str) -> Any:
-        data = super()._load_location_data(schema=schema, req=req, location=location)
-        refused = fields_with_nul(data)
-        if refused:
-            flask_smorest.abort(422, messages={location: {path: [NUL_MESSAGE] for path in refused}})
-        return data
+    # Unknown fields in a body are errors (marshmallow's RAISE); in a query string, ignored. The
+    # text of both has passed the text rule already (api/hooks.py).
 
     def _handle_invalid_json_error(
         self, error: Any, req: Any, *args: Any, **kwargs: Any

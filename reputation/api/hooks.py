@@ -1,12 +1,16 @@
-"""What happens around every request: its id, its credentials, JSON only, and its transaction."""
+"""What happens around every request: its id, its credentials, where it comes from, what text
+it carries, JSON only, and its transaction."""
 
 from __future__ import annotations
 
 import secrets
+from urllib.parse import unquote, unquote_to_bytes
 
+import flask_smorest
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 
+from reputation import text
 from reputation.api import idempotency
 from reputation.api.problems import ApiError, problem
 from reputation.extensions import db
@@ -14,6 +18,7 @@ from reputation.tenancy.auth import load_principal
 
 API_PREFIX = "/api/v1"
 BODY_METHODS = ("POST", "PUT", "PATCH")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 # Endpoints that take files rather than JSON, with their own size limit (IMPORT_MAX_BYTES).
 UPLOAD_PATHS = ("/api/v1/imports",)
 
@@ -41,6 +46,68 @@ def _require_json() -> None:
             field="Content-Type",
             location="headers",
         )
+
+
+def _require_same_origin() -> None:
+    """A request that changes something and carries no Authorization header may be riding on a
+    browser's session cookie: it must come from this service's own pages. Browsers say where a
+    request comes from (`Sec-Fetch-Site`, `Origin`) and a page of another site cannot hide it;
+    clients that are not browsers send neither, and API keys are never sent by a browser on its
+    own, so neither is affected. (SameSite=Lax alone lets a cross-site form POST a file.)"""
+    if request.method in SAFE_METHODS or "Authorization" in request.headers:
+        return
+    site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    if site in ("cross-site", "same-site") or (
+        origin is not None and origin != request.host_url.rstrip("/")
+    ):
+        raise ApiError(
+            403,
+            "A change made with a session cookie must come from this service's own pages; "
+            "other sites' pages cannot make one. Integrations send an API key instead.",
+            field="Origin",
+            location="headers",
+        )
+
+
+def _check_text() -> None:
+    """The text rule (reputation/text.py) for the query string and a JSON body: a 422 naming each
+    parameter or field at fault, before anything reads them."""
+    if not request.path.startswith(API_PREFIX):
+        return
+    messages: dict[str, dict[str, list[str]]] = {}
+    for name, why in _query_faults():
+        messages.setdefault("query", {})[name] = [why]
+    if request.method in BODY_METHODS and request.is_json and request.path not in UPLOAD_PATHS:
+        try:
+            body = text.load_json(request.get_data(cache=True))
+        except ValueError as error:
+            messages.setdefault("json", {})[""] = [f"The body is not valid JSON: {error}"]
+        else:
+            for path, why in text.faults(body):
+                messages.setdefault("json", {})[path] = [why]
+    if messages:
+        flask_smorest.abort(422, messages=messages)
+
+
+def _query_faults() -> list[tuple[str, str]]:
+    """`(parameter, why)` for each query parameter that is not well-formed UTF-8 (which the
+    framework would quietly turn into U+FFFD) or breaks the text rule."""
+    found = []
+    for pair in request.query_string.split(b"&"):
+        raw_name, _, raw_value = pair.partition(b"=")
+        name = unquote(raw_name.replace(b"+", b" ").decode("latin-1"), errors="replace")
+        try:
+            why = text.fault(_decoded(raw_name)) or text.fault(_decoded(raw_value))
+        except UnicodeDecodeError:
+            why = text.NOT_UNICODE
+        if why:
+            found.append((text.shown(name)[: text.MAX_PATH], why))
+    return found
+
+
+def _decoded(raw: bytes) -> str:
+    return unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
 
 
 def _commit_unit_of_work(response: Response) -> Response:
@@ -71,7 +138,9 @@ def _tag_response(response: Response) -> Response:
 def register_request_hooks(app: Flask) -> None:
     """Register before `limiter.init_app`, so limits see the principal."""
     app.before_request(_assign_request_id)
+    app.before_request(_check_text)
     app.before_request(load_principal)
+    app.before_request(_require_same_origin)
     app.before_request(_require_json)
     app.before_request(idempotency.replay_or_continue)
     # after_request runs in reverse order: the commit first, then the tag.

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request
 from flask.views import MethodView
 from flask_login import login_user, logout_user
 from sqlalchemy import select
@@ -38,20 +38,45 @@ api_keys = Blueprint(
 )
 
 
-def _login_limit() -> str:
-    return str(current_app.config["RATELIMIT_LOGIN"])
+def _config(name: str) -> str:
+    return str(current_app.config[name])
 
 
 def _login_account() -> str:
+    """The account a login names, read as `authenticate` reads it (the email stripped and
+    lower-cased), so that a spelling of it gets no fresh allowance."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        return "login-account:none"
-    return f"login-account:{str(body.get('agency'))[:63]}:{str(body.get('email'))[:254].lower()}"
+        return "none"
+    agency, email = body.get("agency"), body.get("email")
+    if not isinstance(agency, str) or not isinstance(email, str):
+        return "none"
+    return f"{agency[:63]}:{email.strip().lower()[:254]}"
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code == 401
 
 
 @auth.route("/login", methods=["POST"])
-@limiter.limit(_login_limit, key_func=lambda: f"login:{request.remote_addr}")
-@limiter.limit(_login_limit, key_func=_login_account)
+# An account from one address: the guesses of one attacker. Ten from their address lock out
+# their address alone, never the person they name, who signs in from elsewhere.
+@limiter.limit(
+    lambda: _config("RATELIMIT_LOGIN"),
+    key_func=lambda: f"login-pair:{_login_account()}:{request.remote_addr}",
+)
+# Any account from one address.
+@limiter.limit(
+    lambda: _config("RATELIMIT_LOGIN_ADDRESS"),
+    key_func=lambda: f"login-address:{request.remote_addr}",
+)
+# An account from anywhere, counting failures only: it slows guesses spread over many addresses
+# and takes many of them to reach.
+@limiter.limit(
+    lambda: _config("RATELIMIT_LOGIN_ACCOUNT"),
+    key_func=lambda: f"login-account:{_login_account()}",
+    deduct_when=_failed,
+)
 @auth.arguments(LoginSchema)
 @auth.response(200, PrincipalSchema)
 def login(credentials: dict[str, str]) -> Any:
