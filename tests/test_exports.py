@@ -11,10 +11,12 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask_migrate import downgrade, upgrade
 
 from reputation import clock
 from reputation.exports import rows
-from tests.conftest import Api, login, run_jobs
+from reputation.extensions import db
+from tests.conftest import Api, login, make_app, run_jobs
 from tests.factories import PASSWORD
 
 KINDS = ("contractors", "events", "rehabilitation", "assessments", "trajectories")
@@ -138,7 +140,8 @@ def read_back(api: Api, done: dict) -> list[dict]:
 
 
 def cell_holds(cell: str, value: object) -> bool:
-    """A CSV cell holds a string as it is, null as nothing, anything else as its JSON text."""
+    """A CSV cell holds a string as it is, null as nothing, anything else as its JSON text.
+    (No string of record_history starts like a formula: see the tests of formulas below.)"""
     if value is None:
         return cell == ""
     if isinstance(value, str):
@@ -358,6 +361,16 @@ def test_another_agencys_export_is_404_and_strangers_get_401(app, tenants, recru
         ({"what": "events", "format": "csv", "since": "last tuesday"}, "since", "datetime"),
         ({"what": "events", "format": "csv", "since": "2025-01-01T00:00:00"}, "since", "aware"),
         ({"what": "events", "format": "csv", "where": "x"}, "where", "Unknown"),
+        (
+            {"what": "events", "format": "jsonl", "neutralise_formulas": True},
+            "neutralise_formulas",
+            "CSV",
+        ),
+        (
+            {"what": "events", "format": "csv", "neutralise_formulas": "maybe"},
+            "neutralise_formulas",
+            "boolean",
+        ),
     ],
 )
 def test_bad_requests_are_422_naming_the_field(recruiter, body, field, mentions):
@@ -382,3 +395,123 @@ def test_an_export_whose_job_never_finished_is_failed_by_the_sweep(app, tenants,
         nightly_sweep()
     shown = recruiter.get(f"exports/{stuck['id']}").json
     assert shown["status"] == "failed" and "start a new export" in shown["error"]
+
+
+# What an agency's ATS import can plant in a free-text field: a formula, and the other cell
+# starts a spreadsheet reads as one (OWASP, "CSV Injection").
+FORMULAS = (
+    '=HYPERLINK("http://evil","click")',
+    "+1+1",
+    "-2+3",
+    "@SUM(1)",
+    "\t=1+1",
+    "\r=1+1",
+)
+
+
+def record_formulas(api: Api) -> None:
+    """A contractor named with each formula, with an event whose summary and details hold it."""
+    for formula in FORMULAS:
+        contractor = ok(
+            api.post("contractors", {"name": formula, "external_ref": formula, "tags": [formula]})
+        )
+        ok(
+            api.post(
+                f"contractors/{contractor['id']}/events",
+                {"kind": "ghosting", "severity": 3, "occurred_at": "2025-03-01T09:30:00Z",
+                 "summary": formula, "details": formula},
+            )
+        )  # fmt: skip
+
+
+def test_formulas_planted_in_names_and_summaries_open_as_text_in_a_spreadsheet(
+    app, tenants, recruiter, redis_url
+):
+    record_formulas(recruiter)
+    ok(recruiter.post("contractors", {"name": "Plain Sam", "external_ref": "S-1"}))
+    contractors_export = export(recruiter, app, redis_url, "contractors")
+    contractors = read_back(recruiter, contractors_export)
+    events = read_back(recruiter, export(recruiter, app, redis_url, "events"))
+    # A leading quote is what spreadsheets read as "this cell is text"; the rest is untouched.
+    assert sorted(row["name"] for row in contractors) == sorted(
+        ["Plain Sam", *(f"'{formula}" for formula in FORMULAS)]
+    )
+    for contractor in contractors:
+        if contractor["name"] != "Plain Sam":
+            assert contractor["external_ref"] == contractor["name"]
+            # A list is written as its JSON text, which starts with `[`: nothing to neutralise.
+            assert json.loads(contractor["tags"]) == [contractor["name"][1:].strip().lower()]
+    assert {row["external_ref"] for row in contractors} >= {"S-1"}
+    assert sorted(row["summary"] for row in events) == sorted(f"'{f}" for f in FORMULAS)
+    assert all(row["details"] == row["summary"] for row in events)
+    # Numbers and booleans stay what they were.
+    assert {(row["severity"], row["disputed"]) for row in events} == {("3", "false")}
+    assert contractors_export["neutralise_formulas"] is True  # the default, and shown
+
+
+def test_a_client_that_asks_for_verbatim_csv_gets_it_and_the_export_says_so(
+    app, tenants, recruiter, redis_url
+):
+    record_formulas(recruiter)
+    done = export(recruiter, app, redis_url, "events", neutralise_formulas=False)
+    assert done["neutralise_formulas"] is False
+    assert recruiter.get("exports").json["items"][0]["neutralise_formulas"] is False
+    events = read_back(recruiter, done)
+    assert sorted(row["summary"] for row in events) == sorted(FORMULAS)
+    assert sorted(row["details"] for row in events) == sorted(FORMULAS)
+    viewer = login(app, "acme", "viewer@acme.test", PASSWORD)
+    audit = viewer.get(f"audit?object_id={done['id']}").json["items"]
+    created = next(entry for entry in audit if entry["action"] == "export.created")
+    assert created["details"]["neutralise_formulas"] is False
+
+
+def test_jsonl_exports_keep_formulas_exactly_as_recorded(app, tenants, recruiter, redis_url):
+    record_formulas(recruiter)
+    done = export(recruiter, app, redis_url, "contractors", "jsonl")
+    # Nothing is neutralised in JSON, and the export says so.
+    assert done["neutralise_formulas"] is False
+    assert sorted(row["name"] for row in read_back(recruiter, done)) == sorted(FORMULAS)
+    events = read_back(recruiter, export(recruiter, app, redis_url, "events", "jsonl"))
+    assert sorted(row["summary"] for row in events) == sorted(FORMULAS)
+
+
+def test_numbers_booleans_lists_and_objects_in_csv_keep_their_json_text():
+    # No field of today's exports holds a negative number; the writer must keep one a number.
+    file = io.StringIO(newline="")
+    columns = ("negative", "fraction", "flag", "listed", "object", "nothing", "text")
+    write = rows.writer(file, "csv", columns)
+    write(
+        [
+            {"negative": -2, "fraction": -0.5, "flag": True, "listed": ["=1+1"],
+             "object": {"a": "-1"}, "nothing": None, "text": "-2"},
+        ]
+    )  # fmt: skip
+    file.seek(0)
+    (row,) = csv.DictReader(file)
+    assert row == {
+        "negative": "-2",
+        "fraction": "-0.5",
+        "flag": "true",
+        "listed": '["=1+1"]',
+        "object": '{"a": "-1"}',
+        "nothing": "",
+        "text": "'-2",  # a string from the data, though it looks like a number
+    }
+
+
+def test_exports_written_before_the_upgrade_say_their_formulas_were_not_neutralised(
+    app, tenants, recruiter, redis_url, database_urls
+):
+    # The session's database, taken back to before migration 0010 and up again, as an
+    # operator's upgrade would: the files written before it passed formulas through.
+    before = ok(recruiter.post("exports", {"what": "contractors", "format": "csv"}))
+    migrator = make_app(database_urls.owner, redis_url)
+    with migrator.app_context():
+        try:
+            downgrade(revision="0009")
+        finally:
+            upgrade()
+            db.engine.dispose()
+    assert recruiter.get(f"exports/{before['id']}").json["neutralise_formulas"] is False
+    after = ok(recruiter.post("exports", {"what": "contractors", "format": "csv"}))
+    assert after["neutralise_formulas"] is True

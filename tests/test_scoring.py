@@ -205,6 +205,7 @@ def test_operator_recomputes_on_demand(app, tenants, service_env):
 def test_the_same_evidence_policy_and_moment_give_the_same_numbers(app, tenants):
     from reputation.contractors.models import Contractor
     from reputation.scoring import service
+    from reputation.scoring.schemas import AssessmentSchema
     from tests.factories import make_evidence
 
     evidence = make_evidence(app, tenants[0])
@@ -217,7 +218,8 @@ def test_the_same_evidence_policy_and_moment_give_the_same_numbers(app, tenants)
                 )
                 service.recompute(contractor)
                 db.session.commit()
-                results.append(service.current_assessment(contractor))
+                current = service.current_assessment(contractor)
+                results.append(AssessmentSchema().dump(current))
     assert results[0] == results[1]
     assert results[0]["pending"] is False
 

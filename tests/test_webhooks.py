@@ -153,6 +153,58 @@ def test_an_endpoint_gets_only_the_event_types_it_asked_for(
     assert [json.loads(body)["type"] for _, body in receiver.received] == ["conduct_event.recorded"]
 
 
+def test_events_carry_each_object_as_the_api_shows_it(
+    app, admin, receiver, private_networks_allowed, redis_url
+):
+    admin.post("webhooks/endpoints", {"url": receiver.url})
+    contractor = admin.post("contractors", {"name": "Robin", "tags": ["rust"]}).json
+    event = admin.post(
+        f"contractors/{contractor['id']}/events",
+        {"kind": "rudeness", "occurred_at": "2025-01-01T00:00:00Z", "summary": "Rude",
+         "details": "To the client's lead", "evidence_urls": ["https://ats.example/n/1"]},
+    ).json  # fmt: skip
+    step = admin.post(
+        f"contractors/{contractor['id']}/rehabilitation",
+        {"kind": "acknowledgement", "occurred_at": "2025-02-01T00:00:00Z",
+         "addresses_event_id": event["id"], "description": "Wrote to the lead"},
+    ).json  # fmt: skip
+    run_jobs(app, redis_url)  # the recompute, whose events are delivered by the next run
+    run_jobs(app, redis_url)
+    sent = {payload["type"]: payload["data"] for payload in map(json.loads, (b for _, b in
+            receiver.received))}  # fmt: skip
+    assert sent["contractor.created"] == contractor
+    assert sent["conduct_event.recorded"] == event
+    assert {"summary", "details", "evidence_urls", "source", "recorded_at"} <= event.keys()
+    assert sent["rehabilitation.recorded"] == step
+    shown = admin.get(f"contractors/{contractor['id']}/assessment").json
+    assert sent["trajectory.updated"] == shown
+    assert sent["assessment.changed"] == {**shown, "previous": None}
+
+
+def test_a_page_of_the_delivery_log_reads_its_attempts_in_one_query(
+    app, admin, endpoint, receiver, redis_url
+):
+    from sqlalchemy import event as sql_event
+
+    for _ in range(5):
+        admin.post(f"webhooks/endpoints/{endpoint['id']}/test")
+    run_jobs(app, redis_url)
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sql_event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = admin.get(f"webhooks/endpoints/{endpoint['id']}/deliveries").json
+    finally:
+        sql_event.remove(engine, "before_cursor_execute", count)
+    assert len(page["items"]) == 5 and all(len(d["attempt_log"]) == 1 for d in page["items"])
+    assert len([s for s in statements if "FROM webhook_attempts" in s]) == 1
+
+
 def test_a_failed_attempt_is_retried_after_the_schedule_with_the_same_id(
     app, tenants, admin, endpoint, receiver, redis_url
 ):

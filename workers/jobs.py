@@ -1,7 +1,8 @@
 """Job functions. Each is thin: it takes ids, scopes to the agency, and calls a service.
 
 `tenant_job` gives each run an app context, the agency's scope and one transaction that commits
-when the job returns and rolls back when it raises (RQ then retries it).
+when the job returns and rolls back when it raises (RQ then retries it). The web app names these
+functions through `reputation.jobs`, never by importing this module.
 """
 
 from __future__ import annotations
@@ -12,8 +13,20 @@ import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sqlalchemy import select
+
+from reputation.contractors.models import Contractor
+from reputation.exports import service as exports
+from reputation.exports.models import Export
 from reputation.extensions import db
+from reputation.imports import service as imports
+from reputation.imports.models import Import
+from reputation.policy.models import PolicySimulation
+from reputation.scoring import service as scoring
+from reputation.tenancy.lookup import find
+from reputation.tenancy.models import Agency
 from reputation.tenancy.scope import agency_scope
+from reputation.webhooks import dispatch
 from workers.app import worker_app
 
 R = TypeVar("R")
@@ -39,65 +52,51 @@ def tenant_job(function: Callable[..., R]) -> Callable[..., R]:
 @tenant_job
 def recompute_contractor(contractor_id: str) -> None:
     """Recompute one contractor's trust snapshot and trajectory (reputation.scoring)."""
-    from sqlalchemy import select
-
-    from reputation.contractors.models import Contractor
-    from reputation.scoring import service
-
-    contractor = db.session.scalar(
-        select(Contractor).where(Contractor.id == uuid.UUID(contractor_id))
-    )
+    contractor = find(Contractor, uuid.UUID(contractor_id))
     if contractor is not None:
-        service.recompute(contractor)
-
-
-@tenant_job
-def run_import(import_id: str) -> None:
-    """Apply an uploaded import file (reputation.imports.service.run_import)."""
-    from reputation.imports import service
-
-    record = service.find_import(uuid.UUID(import_id))
-    if record is not None:
-        service.run_import(record)
+        scoring.recompute(contractor)
 
 
 @tenant_job
 def recompute_agency() -> int:
     """Recompute every contractor of an agency (after a change of its policy)."""
-    from reputation.scoring import service
-
-    return service.recompute_agency()
+    return scoring.recompute_agency()
 
 
 @tenant_job
 def recompute_contractors(contractor_ids: list[str]) -> int:
     """Recompute a batch of an agency's contractors (a share of the nightly sweep)."""
-    from reputation.scoring import service
-
-    return service.recompute_contractors([uuid.UUID(c) for c in contractor_ids])
-
-
-@tenant_job
-def deliver_webhooks(message_ids: list[str]) -> dict[str, int]:
-    """One attempt at each of these due webhook messages (reputation.webhooks.service.deliver)."""
-    from reputation.webhooks import service
-
-    return service.deliver([uuid.UUID(message_id) for message_id in message_ids])
+    return scoring.recompute_contractors([uuid.UUID(c) for c in contractor_ids])
 
 
 @tenant_job
 def simulate_policy(simulation_id: str) -> None:
-    """Run a proposed policy over an agency's contractors (reputation.policy.service)."""
-    from sqlalchemy import select
-
-    from reputation.policy import service
-    from reputation.policy.models import PolicySimulation
-
-    simulation = db.session.scalar(
-        select(PolicySimulation).where(PolicySimulation.id == uuid.UUID(simulation_id))
-    )
+    """Run a proposed policy over an agency's contractors (reputation.scoring.service)."""
+    simulation = find(PolicySimulation, uuid.UUID(simulation_id))
     if simulation is not None:
-        service.run_simulation(simulation)
+        scoring.run_simulation(simulation)
+
+
+@tenant_job
+def run_import(import_id: str) -> None:
+    """Apply an uploaded import file (reputation.imports.service.run_import)."""
+    record = find(Import, uuid.UUID(import_id))
+    if record is not None:
+        imports.run_import(record)
+
+
+@tenant_job
+def run_export(export_id: str) -> None:
+    """Write an export's file (reputation.exports.service.run_export)."""
+    record = find(Export, uuid.UUID(export_id))
+    if record is not None:
+        exports.run_export(record)
+
+
+@tenant_job
+def deliver_webhooks(message_ids: list[str]) -> dict[str, int]:
+    """One attempt at each of these due webhook messages (reputation.webhooks.dispatch)."""
+    return dispatch.deliver([uuid.UUID(message_id) for message_id in message_ids])
 
 
 def nightly_sweep() -> int:
@@ -105,12 +104,6 @@ def nightly_sweep() -> int:
     export files; one agency at a time, each in its own scope. The recomputes are queued in
     batches (`recompute_contractors`), which every worker shares. Returns how many contractors
     were queued."""
-    from sqlalchemy import select
-
-    from reputation.exports.service import purge_expired_exports
-    from reputation.scoring import service
-    from reputation.tenancy.models import Agency
-
     with worker_app().app_context():
         agencies = db.session.scalars(select(Agency.id).order_by(Agency.id)).all()
         total, failed = 0, []
@@ -121,8 +114,8 @@ def nightly_sweep() -> int:
                 with agency_scope(agency_id):
                     # Exports are agency rows (row-level security), so they are purged here, in
                     # the agency's scope, rather than by the relay's housekeeping in system scope.
-                    purge_expired_exports()
-                    total += service.queue_sweep()
+                    exports.purge_expired_exports()
+                    total += scoring.queue_sweep()
                 db.session.commit()
             except Exception:
                 db.session.rollback()
@@ -131,13 +124,3 @@ def nightly_sweep() -> int:
         if failed:
             raise RuntimeError(f"the nightly sweep failed for {len(failed)} agencies")
         return total
-
-
-@tenant_job
-def run_export(export_id: str) -> None:
-    """Write an export's file (reputation.exports.service.run_export)."""
-    from reputation.exports import service
-
-    record = service.find_export(uuid.UUID(export_id))
-    if record is not None:
-        service.run_export(record)

@@ -15,9 +15,6 @@ from reputation.tenancy.models import TenantModel
 ACTIVE, RETRACTED, SUPERSEDED, OVERTURNED = "active", "retracted", "superseded", "overturned"
 STATUSES = (ACTIVE, RETRACTED, SUPERSEDED, OVERTURNED)
 
-# The only columns that ever change, once, away from `active`; PostgreSQL's trigger enforces it.
-MUTABLE_COLUMNS = ("status", "status_changed_at", "status_reason", "status_changed_by")
-
 
 class ConductEvent(TenantModel, RecordedBy, db.Model):
     """One version of a conduct event. An amendment is a new row that `supersedes` this one."""
@@ -54,6 +51,10 @@ class ConductEvent(TenantModel, RecordedBy, db.Model):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_by: Mapped[str | None] = mapped_column(String(254))
+
+    # Not stored: every version of the event, the first first, set for a read that shows them
+    # (conduct.service.with_history).
+    history = None
 
     @property
     def disputed(self) -> bool:

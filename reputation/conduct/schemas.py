@@ -20,7 +20,6 @@ from reputation.evidence import SOURCES
 from reputation.trust.taxonomy import CONDUCT_KINDS, MAX_SEVERITY, MIN_SEVERITY, Valence
 
 KINDS = sorted(CONDUCT_KINDS)
-Severity = ma.fields.Integer(validate=validate.Range(min=MIN_SEVERITY, max=MAX_SEVERITY))
 
 
 class EventSchema(ma.Schema):

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from reputation import clock
 from reputation.audit.service import record_audit
 from reputation.conduct.models import ACTIVE, RETRACTED, SUPERSEDED, ConductEvent
+from reputation.conduct.schemas import EventSchema
 from reputation.contractors.models import Contractor
 from reputation.errors import Conflict, Invalid
 from reputation.evidence import recorder
 from reputation.extensions import db
 from reputation.outbox.service import publish_event, recompute_after_commit
+from reputation.tenancy.lookup import find
+from reputation.tenancy.scope import current_agency_id
 from reputation.trust.taxonomy import CONDUCT_KINDS
-
-
-def event_data(event: ConductEvent) -> dict[str, Any]:
-    """An event as webhooks carry it."""
-    return {
-        "id": str(event.id),
-        "contractor_id": str(event.contractor_id),
-        "kind": event.kind,
-        "valence": event.valence,
-        "severity": event.severity,
-        "occurred_at": event.occurred_at.isoformat(),
-        "status": event.status,
-        "supersedes_id": str(event.supersedes_id) if event.supersedes_id else None,
-    }
 
 
 def _changed_by() -> str:
@@ -58,7 +46,7 @@ def record_event(contractor: Contractor, facts: dict[str, Any]) -> ConductEvent:
     db.session.add(event)
     db.session.flush()
     record_audit("conduct_event.recorded", "conduct_event", event.id, {"kind": event.kind})
-    publish_event("conduct_event.recorded", event_data(event))
+    publish_event("conduct_event.recorded", EventSchema().dump(event))
     recompute_after_commit(contractor.id)
     return event
 
@@ -84,7 +72,7 @@ def retract_event(event: ConductEvent, reason: str) -> ConductEvent:
     event.status_changed_by = _changed_by()
     db.session.flush()
     record_audit("conduct_event.retracted", "conduct_event", event.id, {"reason": reason})
-    publish_event("conduct_event.retracted", {**event_data(event), "reason": reason})
+    publish_event("conduct_event.retracted", EventSchema().dump(event))
     recompute_after_commit(event.contractor_id)
     return event
 
@@ -109,7 +97,7 @@ def amend_event(event: ConductEvent, changes: dict[str, Any]) -> ConductEvent:
     event.status_reason = reason
     event.status_changed_by = _changed_by()
     db.session.flush()
-    contractor = db.session.scalar(select(Contractor).where(Contractor.id == event.contractor_id))
+    contractor = find(Contractor, event.contractor_id)
     assert contractor is not None
     amended = record_event(contractor, {**facts, "supersedes_id": event.id})
     record_audit(
@@ -119,59 +107,70 @@ def amend_event(event: ConductEvent, changes: dict[str, Any]) -> ConductEvent:
 
 
 def find_by_external_ref(external_ref: str) -> ConductEvent | None:
-    return db.session.scalar(select(ConductEvent).where(ConductEvent.external_ref == external_ref))
+    return db.session.scalar(
+        select(ConductEvent).where(
+            ConductEvent.agency_id == current_agency_id(),
+            ConductEvent.external_ref == external_ref,
+        )
+    )
 
 
 def latest_version(event: ConductEvent) -> ConductEvent:
     """The version that supersedes `event`, and the one that supersedes that, to the last."""
-    while True:
-        newer = db.session.scalar(
-            select(ConductEvent).where(ConductEvent.supersedes_id == event.id)
-        )
-        if newer is None:
-            return event
-        event = newer
+    return history(event)[-1]
 
 
-@dataclass
-class EventWithHistory:
-    """An event version read together with every version of its event."""
-
-    event: ConductEvent
-    history: list[ConductEvent]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.event, name)
-
-
-def with_history(event: ConductEvent) -> EventWithHistory:
-    return EventWithHistory(event, history(event))
+def with_history(event: ConductEvent) -> ConductEvent:
+    """The event with `history` set, for a read that shows every version."""
+    event.history = history(event)
+    return event
 
 
 def history(event: ConductEvent) -> list[ConductEvent]:
-    """Every version of the event, the first recorded first."""
-    first = event
-    while first.supersedes_id is not None:
-        older = db.session.scalar(
-            select(ConductEvent).where(ConductEvent.id == first.supersedes_id)
+    """Every version of the event, the first recorded first, in one query: the versions it
+    supersedes, walked back, and those that supersede it, walked forward."""
+    agency, Event = event.agency_id, ConductEvent
+    older = (
+        select(Event.id, Event.supersedes_id)
+        .where(Event.agency_id == agency, Event.id == event.id)
+        .cte("older", recursive=True)
+    )
+    older = older.union_all(
+        select(Event.id, Event.supersedes_id).where(
+            Event.agency_id == agency, Event.id == older.c.supersedes_id
         )
-        assert older is not None
-        first = older
-    versions = [first]
-    while True:
-        newer = db.session.scalar(
-            select(ConductEvent).where(ConductEvent.supersedes_id == versions[-1].id)
+    )
+    newer = (
+        select(Event.id)
+        .where(Event.agency_id == agency, Event.id == event.id)
+        .cte("newer", recursive=True)
+    )
+    newer = newer.union_all(
+        select(Event.id).where(Event.agency_id == agency, Event.supersedes_id == newer.c.id)
+    )
+    versions = db.session.scalars(
+        select(Event).where(
+            Event.agency_id == agency,
+            or_(Event.id.in_(select(older.c.id)), Event.id.in_(select(newer.c.id))),
         )
-        if newer is None:
-            return versions
-        versions.append(newer)
+    ).all()
+    # In the chain's own order, from the first version on: recording times may tie.
+    ids = {version.id for version in versions}
+    successor = {version.supersedes_id: version for version in versions}
+    chain = [next(version for version in versions if version.supersedes_id not in ids)]
+    while chain[-1].id in successor:
+        chain.append(successor[chain[-1].id])
+    return chain
 
 
 def search(contractor: Contractor, **filters: Any) -> Select[tuple[ConductEvent]]:
     """A contractor's events, the most recent first, by kind, valence, status and period."""
     statement = (
         select(ConductEvent)
-        .where(ConductEvent.contractor_id == contractor.id)
+        .where(
+            ConductEvent.agency_id == contractor.agency_id,
+            ConductEvent.contractor_id == contractor.id,
+        )
         .order_by(ConductEvent.occurred_at.desc(), ConductEvent.id.desc())
     )
     for name in ("kind", "valence", "status"):

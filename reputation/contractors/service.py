@@ -10,10 +10,13 @@ from sqlalchemy.orm import selectinload
 from reputation import clock
 from reputation.audit.service import record_audit
 from reputation.contractors.models import Contractor, ContractorTag
+from reputation.contractors.schemas import ContractorSchema
 from reputation.errors import Conflict, Stale
 from reputation.extensions import db
 from reputation.outbox.service import publish_event
 from reputation.scoring.models import TrustSnapshot
+from reputation.tenancy.scope import current_agency_id
+from reputation.trust.policy import INSUFFICIENT_EVIDENCE
 
 EDITABLE = ("name", "email", "external_ref", "status")
 
@@ -23,7 +26,11 @@ def normalise_tags(tags: list[str]) -> list[str]:
 
 
 def find_by_external_ref(external_ref: str) -> Contractor | None:
-    return db.session.scalar(select(Contractor).where(Contractor.external_ref == external_ref))
+    return db.session.scalar(
+        select(Contractor).where(
+            Contractor.agency_id == current_agency_id(), Contractor.external_ref == external_ref
+        )
+    )
 
 
 def _check_external_ref_free(
@@ -36,17 +43,6 @@ def _check_external_ref_free(
         raise Conflict(
             f"Contractor {holder.id} already has this external_ref.", field="external_ref"
         )
-
-
-def event_data(contractor: Contractor) -> dict[str, Any]:
-    return {
-        "id": str(contractor.id),
-        "name": contractor.name,
-        "email": contractor.email,
-        "external_ref": contractor.external_ref,
-        "tags": contractor.tags,
-        "status": contractor.status,
-    }
 
 
 def create_contractor(
@@ -68,7 +64,7 @@ def create_contractor(
     db.session.add(contractor)
     db.session.flush()
     record_audit("contractor.created", "contractor", contractor.id, {"name": name})
-    publish_event("contractor.created", event_data(contractor))
+    publish_event("contractor.created", ContractorSchema().dump(contractor))
     return contractor
 
 
@@ -116,6 +112,7 @@ def search(
     assessed has the opinion of no evidence: insufficient_evidence, and eligible."""
     statement = (
         select(Contractor)
+        .where(Contractor.agency_id == current_agency_id())
         .options(selectinload(Contractor.tag_rows))
         .order_by(Contractor.name, Contractor.id)
     )
@@ -145,7 +142,7 @@ def search(
         )
     if band is not None:
         statement = statement.where(
-            func.coalesce(TrustSnapshot.band, "insufficient_evidence") == band
+            func.coalesce(TrustSnapshot.band, INSUFFICIENT_EVIDENCE) == band
         )
     if eligible is not None:
         statement = statement.where(func.coalesce(TrustSnapshot.eligible, True) == eligible)

@@ -7,6 +7,7 @@ from reputation.contractors.models import Contractor
 from reputation.decisions.models import Decision
 from reputation.evidence import recorder
 from reputation.extensions import db
+from reputation.scoring.schemas import AssessmentSchema
 from reputation.scoring.service import current_assessment
 
 
@@ -16,7 +17,7 @@ def record_decision(contractor: Contractor, decision: str, reason: str) -> Decis
         contractor_id=contractor.id,
         decision=decision,
         reason=reason,
-        assessment=current_assessment(contractor),
+        assessment=AssessmentSchema().dump(current_assessment(contractor)),
         **recorder(),
     )
     db.session.add(row)
@@ -33,6 +34,6 @@ def record_decision(contractor: Contractor, decision: str, reason: str) -> Decis
 def decisions_of(contractor: Contractor) -> Select[tuple[Decision]]:
     return (
         select(Decision)
-        .where(Decision.contractor_id == contractor.id)
+        .where(Decision.agency_id == contractor.agency_id, Decision.contractor_id == contractor.id)
         .order_by(Decision.decided_at.desc(), Decision.id.desc())
     )

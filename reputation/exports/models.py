@@ -21,6 +21,10 @@ class Export(TenantModel, RecordedBy, db.Model):
     what: Mapped[str] = mapped_column(String(20))
     format: Mapped[str] = mapped_column(String(10))
     since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether the CSV's text cells that a spreadsheet would run as formulas are written as text
+    # (rows.writer). No default: start_export decides. False for JSONL, whose values are verbatim,
+    # and for the exports written before the service neutralised formulas (migration 0010).
+    neutralise_formulas: Mapped[bool] = mapped_column()
     status: Mapped[str] = mapped_column(String(20), default=QUEUED)
     rows_done: Mapped[int] = mapped_column(default=0)
     # The finished file; cleared when it expires and is deleted. The row stays, as the record of

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import IO, Any
 
 import marshmallow as ma
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Select, and_, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from reputation.conduct.models import ConductEvent
@@ -25,7 +25,8 @@ from reputation.extensions import db
 from reputation.rehabilitation.models import RehabilitationStep
 from reputation.rehabilitation.schemas import StepSchema
 from reputation.scoring.models import TrajectoryPoint, TrustSnapshot
-from reputation.scoring.schemas import AssessmentSchema, PointSchema
+from reputation.scoring.schemas import AssessmentSchema, ContractorPointSchema, PointSchema
+from reputation.scoring.service import with_pending
 
 WHATS = ("contractors", "events", "rehabilitation", "assessments", "trajectories")
 FORMATS = ("csv", "jsonl")
@@ -35,26 +36,21 @@ BATCH = 1000
 Row = dict[str, Any]
 
 CONTRACTOR, EVENT, STEP = ContractorSchema(), EventSchema(), StepSchema()
-ASSESSMENT, POINT = AssessmentSchema(), PointSchema()
+ASSESSMENT, POINT = AssessmentSchema(), ContractorPointSchema()
 
 
 def _fields(schema: ma.Schema) -> tuple[str, ...]:
     return tuple(schema.dump_fields)
 
 
-# Assessments and trajectory points are per contractor: the API names the contractor in the
-# path, a file in a column of its own.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "contractors": _fields(CONTRACTOR),
     "events": _fields(EVENT),
     "rehabilitation": _fields(STEP),
-    "assessments": ("contractor_id", *_fields(ASSESSMENT)),
-    "trajectories": ("contractor_id", *_fields(POINT)),
+    "assessments": _fields(ASSESSMENT),
+    # The contractor first, as in the assessments' file.
+    "trajectories": ("contractor_id", *_fields(PointSchema())),
 }
-
-
-# The assessment's fields a snapshot holds as they are; the others are derived in _assessment.
-STORED_ASSESSMENT = [name for name in COLUMNS["assessments"][1:] if name != "pending"]
 
 
 def batches(what: str, since: datetime | None) -> Iterator[list[Row]]:
@@ -118,44 +114,7 @@ def _assessments(since: datetime | None) -> Iterator[list[Row]]:
     if since is not None:
         statement = statement.where(TrustSnapshot.computed_at >= since)
     for page in _keyset(statement, (TrustSnapshot.contractor_id,)):
-        changed = _evidence_watermarks([snapshot.contractor_id for snapshot in page])
-        yield [_assessment(snapshot, changed.get(snapshot.contractor_id)) for snapshot in page]
-
-
-def _assessment(snapshot: TrustSnapshot, watermark: datetime | None) -> Row:
-    # The rule of scoring.service.current_assessment: pending when evidence changed since.
-    pending = watermark is not None and (
-        snapshot.evidence_watermark is None or watermark > snapshot.evidence_watermark
-    )
-    values = {name: getattr(snapshot, name) for name in STORED_ASSESSMENT}
-    values.update(
-        eligible_from=snapshot.eligible_from.isoformat() if snapshot.eligible_from else None,
-        computed_at=snapshot.computed_at.isoformat(),
-        pending=pending,
-    )
-    return {"contractor_id": str(snapshot.contractor_id), **ASSESSMENT.dump(values)}
-
-
-def _evidence_watermarks(contractor_ids: list[Any]) -> dict[Any, datetime]:
-    """scoring.service.evidence_watermark of a batch of contractors, in four queries."""
-    latest: dict[Any, datetime] = {}
-    for table, column in (
-        (ConductEvent, ConductEvent.recorded_at),
-        (ConductEvent, ConductEvent.status_changed_at),
-        (RehabilitationStep, RehabilitationStep.recorded_at),
-        (RehabilitationStep, RehabilitationStep.verified_at),
-    ):
-        rows = db.session.execute(
-            select(table.contractor_id, func.max(column))
-            .where(table.contractor_id.in_(contractor_ids))
-            .group_by(table.contractor_id)
-        )
-        for contractor_id, moment in rows:
-            if moment is not None and (
-                contractor_id not in latest or moment > latest[contractor_id]
-            ):
-                latest[contractor_id] = moment
-    return latest
+        yield ASSESSMENT.dump(with_pending(page), many=True)
 
 
 def _trajectories(since: datetime | None) -> Iterator[list[Row]]:
@@ -170,7 +129,7 @@ def _trajectories(since: datetime | None) -> Iterator[list[Row]]:
             ),
         ).where(TrustSnapshot.computed_at >= since)
     for page in _keyset(statement, (TrajectoryPoint.contractor_id, TrajectoryPoint.at)):
-        yield [{"contractor_id": str(point.contractor_id), **POINT.dump(point)} for point in page]
+        yield POINT.dump(page, many=True)
 
 
 READERS: dict[str, Callable[[datetime | None], Iterator[list[Row]]]] = {
@@ -182,12 +141,22 @@ READERS: dict[str, Callable[[datetime | None], Iterator[list[Row]]]] = {
 }
 
 
-def writer(file: IO[str], format: str, columns: tuple[str, ...]) -> Callable[[list[Row]], None]:
+# The starts OWASP ("CSV Injection") lists: Excel, LibreOffice and Google Sheets read a cell that
+# begins with `=`, `+`, `-` or `@` as a formula, and TAB and CR too, which some of them strip or
+# split on, so that what follows starts the cell.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def writer(
+    file: IO[str], format: str, columns: tuple[str, ...], *, neutralise_formulas: bool = True
+) -> Callable[[list[Row]], None]:
     """Start a file (a CSV's header row) and return what writes each batch of rows to it.
 
-    JSONL: one JSON object per line. CSV: strings as they are, null as an empty cell, and every
-    other value (numbers, booleans, lists, objects) as its JSON text, so a reader gets back
-    exactly what the API says.
+    JSONL: one JSON object per line, every value verbatim. CSV: strings as they are, null as an
+    empty cell, and every other value (numbers, booleans, lists, objects) as its JSON text, so a
+    reader gets back exactly what the API says; but with `neutralise_formulas`, a string that
+    starts like a formula is written after a single quote, which spreadsheets read as "this cell
+    is text", so that opening the file runs nothing an import planted in the agency's data.
     """
     if format == "jsonl":
 
@@ -203,14 +172,18 @@ def writer(file: IO[str], format: str, columns: tuple[str, ...]) -> Callable[[li
     table.writerow(columns)
 
     def write_csv(rows: list[Row]) -> None:
-        table.writerows([_cell(row[name]) for name in columns] for row in rows)
+        table.writerows([_cell(row[name], neutralise_formulas) for name in columns] for row in rows)
 
     return write_csv
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, neutralise_formulas: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
+        if neutralise_formulas and value.startswith(FORMULA_STARTS):
+            return "'" + value
         return value
+    # A number, boolean, list or object: its JSON text is not a formula (a negative number is
+    # read as that number), and quoting it would change what it says.
     return json.dumps(value, ensure_ascii=False)

@@ -14,6 +14,12 @@ class ExportSchema(ma.Schema):
     what = ma.fields.String()
     format = ma.fields.String()
     since = ma.fields.DateTime(allow_none=True)
+    neutralise_formulas = ma.fields.Boolean(
+        metadata={
+            "description": "Whether the CSV's text cells that start like a spreadsheet formula "
+            "(=, +, -, @, TAB, CR) were written after a single quote; false for JSONL"
+        }
+    )
     status = ma.fields.String(metadata={"description": "queued, running, done or failed"})
     rows_done = ma.fields.Integer()
     error = ma.fields.String(allow_none=True)
@@ -45,5 +51,15 @@ class ExportCreateSchema(ma.Schema):
         metadata={
             "description": "ISO 8601 with a time zone: only what was recorded (contractors, "
             "events, rehabilitation) or computed (assessments, trajectories) at or after it"
+        },
+    )
+    neutralise_formulas = ma.fields.Boolean(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "CSV only, true by default: write a text cell that starts like a "
+            "spreadsheet formula (=, +, -, @, TAB, CR) after a single quote, so that opening "
+            "the file in a spreadsheet runs nothing. False for the exact text, for a parser "
+            "of your own; JSONL is always exact"
         },
     )

@@ -16,7 +16,7 @@ from sqlalchemy import Select, select
 
 from reputation import clock
 from reputation.audit.service import record_audit
-from reputation.errors import Conflict, Gone
+from reputation.errors import Conflict, Gone, Invalid
 from reputation.evidence import recorder
 from reputation.exports import rows
 from reputation.exports.models import DONE, FAILED, QUEUED, RUNNING, Export
@@ -47,18 +47,46 @@ def agency_folder(agency_id: uuid.UUID) -> str:
     return os.path.join(export_directory(), str(agency_id))
 
 
-def start_export(what: str, format: str, since: datetime | None = None) -> Export:
+def start_export(
+    what: str,
+    format: str,
+    since: datetime | None = None,
+    neutralise_formulas: bool | None = None,
+) -> Export:
     """Record an export of the agency's `what` and queue its job on the `bulk` queue, in the
     caller's transaction. Exports are reads: the view lets any of the agency's staff or API keys
-    ask for one."""
-    record = Export(what=what, format=format, since=since, **recorder())
+    ask for one.
+
+    A CSV neutralises formulas unless `neutralise_formulas` is false (rows.writer): the file is
+    most often opened in a spreadsheet, and its text comes from imports the agency does not
+    control. JSONL is always verbatim; asking it to neutralise formulas is refused rather than
+    silently ignored."""
+    if neutralise_formulas is None:
+        neutralise_formulas = format == "csv"
+    elif neutralise_formulas and format != "csv":
+        raise Invalid(
+            "neutralise_formulas",
+            "Only CSV cells are neutralised; a JSONL export is always verbatim.",
+        )
+    record = Export(
+        what=what,
+        format=format,
+        since=since,
+        neutralise_formulas=neutralise_formulas,
+        **recorder(),
+    )
     db.session.add(record)
     db.session.flush()
     record_audit(
         "export.created",
         "export",
         record.id,
-        {"what": what, "format": format, "since": since.isoformat() if since else None},
+        {
+            "what": what,
+            "format": format,
+            "since": since.isoformat() if since else None,
+            "neutralise_formulas": neutralise_formulas,
+        },
     )
     enqueue_after_commit("bulk", "workers.jobs.run_export", export_id=str(record.id))
     return record
@@ -85,7 +113,12 @@ def run_export(record: Export) -> None:
     try:
         os.makedirs(folder, exist_ok=True)
         with open(partial, "w", encoding="utf-8", newline="") as file:
-            write = rows.writer(file, record.format, rows.COLUMNS[record.what])
+            write = rows.writer(
+                file,
+                record.format,
+                rows.COLUMNS[record.what],
+                neutralise_formulas=record.neutralise_formulas,
+            )
             done = 0
             for batch in rows.batches(record.what, record.since):
                 write(batch)

@@ -36,6 +36,10 @@ class Exports(MethodView):
         assessments or trajectory points as CSV or JSONL, written by a background job; follow
         it at the `Location` and download it, for seven days, from its `download_url`.
 
+        A CSV's text cells that start like a spreadsheet formula are written after a single
+        quote, so that opening the file runs nothing; `"neutralise_formulas": false` asks for
+        the exact text. JSONL is always exact.
+
         Exports are reads, so any of the agency's staff (viewers too) and any of its API keys
         (the read scope is enough) may start one."""
         record = service.start_export(**body)

@@ -6,7 +6,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from reputation import clock
 from reputation.audit.service import record_audit
 from reputation.evidence import recorder
 from reputation.extensions import db
@@ -47,9 +46,6 @@ def change_policy(overrides: dict[str, Any]) -> PolicyVersion:
     return created
 
 
-MAX_LISTED_CHANGES = 1000
-
-
 def start_simulation(overrides: dict[str, Any]) -> PolicySimulation:
     """Queue a run of a proposed policy over the agency's contractors (a `bulk` job)."""
     simulation = PolicySimulation(overrides=overrides, status="queued", **recorder())
@@ -58,42 +54,6 @@ def start_simulation(overrides: dict[str, Any]) -> PolicySimulation:
     record_audit("policy.simulated", "policy_simulation", simulation.id, {"overrides": overrides})
     enqueue_after_commit("bulk", "workers.jobs.simulate_policy", simulation_id=str(simulation.id))
     return simulation
-
-
-def run_simulation(simulation: PolicySimulation) -> None:
-    """Assess every contractor now under the policy in force and under the proposal, and count
-    (and list, up to MAX_LISTED_CHANGES) those whose band or eligibility would change."""
-    from reputation.contractors.models import Contractor
-    from reputation.scoring.service import load_evidence
-    from reputation.trust.model import assess
-
-    now = clock.now()
-    current, _ = policy_in_force()
-    proposed = policy_from(simulation.overrides)
-    counted = band_changes = eligibility_changes = 0
-    changes: list[dict[str, Any]] = []
-    for contractor in db.session.scalars(select(Contractor).order_by(Contractor.id)):
-        evidence = load_evidence(contractor)
-        before, after = assess(evidence, now, current), assess(evidence, now, proposed)
-        counted += 1
-        band_moved = before.opinion.band != after.opinion.band
-        eligibility_moved = before.eligible != after.eligible
-        band_changes += band_moved
-        eligibility_changes += eligibility_moved
-        if (band_moved or eligibility_moved) and len(changes) < MAX_LISTED_CHANGES:
-            changes.append({
-                "contractor_id": str(contractor.id), "name": contractor.name,
-                "band": [before.opinion.band, after.opinion.band],
-                "eligible": [before.eligible, after.eligible],
-            })  # fmt: skip
-    simulation.status, simulation.finished_at = "completed", clock.now()
-    simulation.result = {
-        "as_of": now.isoformat(),
-        "contractors": counted,
-        "band_changes": band_changes,
-        "eligibility_changes": eligibility_changes,
-        "changes": changes,
-    }
 
 
 def describe(row: PolicyVersion | None) -> dict[str, Any]:

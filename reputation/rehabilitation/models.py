@@ -15,9 +15,6 @@ PENDING, VERIFIED, REJECTED = "pending", "verified", "rejected"
 STATUSES = (PENDING, VERIFIED, REJECTED)
 SOURCES = ("agency", "contractor", "referee", "import")
 
-# The only columns that ever change, once, away from `pending`; PostgreSQL's trigger enforces it.
-MUTABLE_COLUMNS = ("status", "verified_by", "verified_by_id", "verified_at", "verification_note")
-
 
 class RehabilitationStep(TenantModel, RecordedBy, db.Model):
     __tablename__ = "rehabilitation_steps"

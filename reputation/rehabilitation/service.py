@@ -16,21 +16,10 @@ from reputation.evidence import recorder
 from reputation.extensions import db
 from reputation.outbox.service import publish_event, recompute_after_commit
 from reputation.rehabilitation.models import PENDING, RehabilitationStep
+from reputation.rehabilitation.schemas import StepSchema
 from reputation.tenancy.auth import Principal
+from reputation.tenancy.scope import current_agency_id
 from reputation.trust.taxonomy import Valence
-
-
-def step_data(step: RehabilitationStep) -> dict[str, Any]:
-    """A step as webhooks carry it."""
-    return {
-        "id": str(step.id),
-        "contractor_id": str(step.contractor_id),
-        "kind": step.kind,
-        "occurred_at": step.occurred_at.isoformat(),
-        "addresses_event_id": str(step.addresses_event_id) if step.addresses_event_id else None,
-        "unsolicited": step.unsolicited,
-        "status": step.status,
-    }
 
 
 def _check_addressed_event(
@@ -73,7 +62,7 @@ def record_step(contractor: Contractor, facts: dict[str, Any]) -> Rehabilitation
     db.session.add(step)
     db.session.flush()
     record_audit("rehabilitation.recorded", "rehabilitation_step", step.id, {"kind": step.kind})
-    publish_event("rehabilitation.recorded", step_data(step))
+    publish_event("rehabilitation.recorded", StepSchema().dump(step))
     recompute_after_commit(contractor.id)
     return step
 
@@ -91,21 +80,27 @@ def verify_step(
     step.verification_note = note
     db.session.flush()
     record_audit(f"rehabilitation.{decision}", "rehabilitation_step", step.id, {"note": note or ""})
-    publish_event("rehabilitation.verified", step_data(step))
+    publish_event("rehabilitation.verified", StepSchema().dump(step))
     recompute_after_commit(step.contractor_id)
     return step
 
 
 def find_by_external_ref(external_ref: str) -> RehabilitationStep | None:
     return db.session.scalar(
-        select(RehabilitationStep).where(RehabilitationStep.external_ref == external_ref)
+        select(RehabilitationStep).where(
+            RehabilitationStep.agency_id == current_agency_id(),
+            RehabilitationStep.external_ref == external_ref,
+        )
     )
 
 
 def search(contractor: Contractor, **filters: Any) -> Select[tuple[RehabilitationStep]]:
     statement = (
         select(RehabilitationStep)
-        .where(RehabilitationStep.contractor_id == contractor.id)
+        .where(
+            RehabilitationStep.agency_id == contractor.agency_id,
+            RehabilitationStep.contractor_id == contractor.id,
+        )
         .order_by(RehabilitationStep.occurred_at.desc(), RehabilitationStep.id.desc())
     )
     for name in ("kind", "status"):

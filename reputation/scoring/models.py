@@ -43,6 +43,10 @@ class TrustSnapshot(TenantScoped, db.Model):
     explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     projection: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
 
+    # Not stored: whether evidence changed since it was computed, set as it is read
+    # (scoring.service.current_assessment).
+    pending = False
+
 
 class TrajectoryPoint(TenantScoped, db.Model):
     """The opinion at one moment of a contractor's history (TRUST_MODEL.md §6)."""

@@ -8,6 +8,7 @@ from reputation.api.fields import Timestamp, check_period
 
 
 class AssessmentSchema(ma.Schema):
+    contractor_id = ma.fields.String()
     trust = ma.fields.Float(metadata={"description": "E, the expected trustworthiness"})
     belief = ma.fields.Float()
     disbelief = ma.fields.Float()
@@ -16,13 +17,15 @@ class AssessmentSchema(ma.Schema):
     s = ma.fields.Float()
     band = ma.fields.String()
     eligible = ma.fields.Boolean()
-    eligible_from = ma.fields.String(allow_none=True, metadata={"description": "A date"})
+    eligible_from = ma.fields.Date(allow_none=True)
     blockers = ma.fields.List(ma.fields.Dict())
     next_steps = ma.fields.List(ma.fields.Dict())
     explanation = ma.fields.List(ma.fields.Dict())
     model_version = ma.fields.String()
     policy_version = ma.fields.Integer()
-    computed_at = ma.fields.String(allow_none=True)
+    computed_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "Null before the first computation"}
+    )
     pending = ma.fields.Boolean(
         metadata={"description": "Evidence changed since it was computed; a recompute is queued"}
     )
@@ -33,6 +36,12 @@ class PointSchema(ma.Schema):
     trust = ma.fields.Float()
     uncertainty = ma.fields.Float()
     band = ma.fields.String()
+
+
+class ContractorPointSchema(PointSchema):
+    """A point with its contractor: an export's row (the API names the contractor in the path)."""
+
+    contractor_id = ma.fields.String()
 
 
 class TrajectorySchema(ma.Schema):

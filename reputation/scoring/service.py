@@ -4,28 +4,36 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
 
 from reputation import clock
-from reputation.conduct.models import OVERTURNED, ConductEvent
+from reputation.conduct.models import ACTIVE, OVERTURNED, ConductEvent
 from reputation.contractors.models import Contractor
 from reputation.extensions import db
 from reputation.outbox.service import enqueue_after_commit, publish_event
+from reputation.policy.models import PolicySimulation
 from reputation.policy.service import policy_in_force
 from reputation.rehabilitation.models import RehabilitationStep
 from reputation.scoring.models import TrajectoryPoint, TrustSnapshot
+from reputation.scoring.schemas import AssessmentSchema
+from reputation.tenancy.lookup import find
+from reputation.tenancy.scope import current_agency_id
 from reputation.trust import model
-from reputation.trust.policy import Policy
+from reputation.trust.policy import Policy, policy_from
 
 
 def load_evidence(contractor: Contractor) -> model.Evidence:
     """The model's evidence: the current version of every unretracted event (with the ids of
     the versions it supersedes) and every step with the moment it was decided."""
     rows = db.session.scalars(
-        select(ConductEvent).where(ConductEvent.contractor_id == contractor.id)
+        select(ConductEvent).where(
+            ConductEvent.agency_id == contractor.agency_id,
+            ConductEvent.contractor_id == contractor.id,
+        )
     ).all()
     by_id = {row.id: row for row in rows}
 
@@ -46,7 +54,7 @@ def load_evidence(contractor: Contractor) -> model.Evidence:
             counts_until=row.status_changed_at if row.status == OVERTURNED else None,
         )
         for row in rows
-        if row.status in ("active", OVERTURNED)
+        if row.status in (ACTIVE, OVERTURNED)
     )
     steps = tuple(
         model.StepEvidence(
@@ -59,7 +67,10 @@ def load_evidence(contractor: Contractor) -> model.Evidence:
             unsolicited=step.unsolicited,
         )
         for step in db.session.scalars(
-            select(RehabilitationStep).where(RehabilitationStep.contractor_id == contractor.id)
+            select(RehabilitationStep).where(
+                RehabilitationStep.agency_id == contractor.agency_id,
+                RehabilitationStep.contractor_id == contractor.id,
+            )
         )
     )
     return model.Evidence(events, steps)
@@ -67,16 +78,31 @@ def load_evidence(contractor: Contractor) -> model.Evidence:
 
 def evidence_watermark(contractor: Contractor) -> datetime | None:
     """The latest change to the contractor's evidence: recorded, retracted, amended, verified."""
-    moments = [
-        db.session.scalar(select(func.max(column)).where(table.contractor_id == contractor.id))
-        for table, column in (
-            (ConductEvent, ConductEvent.recorded_at),
-            (ConductEvent, ConductEvent.status_changed_at),
-            (RehabilitationStep, RehabilitationStep.recorded_at),
-            (RehabilitationStep, RehabilitationStep.verified_at),
+    return evidence_watermarks([contractor.id]).get(contractor.id)
+
+
+def evidence_watermarks(contractor_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """`evidence_watermark` of each of these contractors (those with evidence), in four
+    queries for them all."""
+    agency_id = current_agency_id()
+    latest: dict[uuid.UUID, datetime] = {}
+    for table, column in (
+        (ConductEvent, ConductEvent.recorded_at),
+        (ConductEvent, ConductEvent.status_changed_at),
+        (RehabilitationStep, RehabilitationStep.recorded_at),
+        (RehabilitationStep, RehabilitationStep.verified_at),
+    ):
+        rows = db.session.execute(
+            select(table.contractor_id, func.max(column))
+            .where(table.agency_id == agency_id, table.contractor_id.in_(contractor_ids))
+            .group_by(table.contractor_id)
         )
-    ]
-    return max((m for m in moments if m is not None), default=None)
+        for contractor_id, moment in rows:
+            if moment is not None and (
+                contractor_id not in latest or moment > latest[contractor_id]
+            ):
+                latest[contractor_id] = moment
+    return latest
 
 
 def _plain(value: Any) -> Any:
@@ -109,18 +135,8 @@ def recompute(
     if snapshot is None:
         snapshot = TrustSnapshot(contractor_id=contractor.id)
         db.session.add(snapshot)
-    opinion = result.opinion
-    snapshot.computed_at = now
-    snapshot.model_version = result.model_version
-    snapshot.policy_version = policy_version
-    snapshot.evidence_watermark = watermark
-    snapshot.trust, snapshot.belief = opinion.trust, opinion.belief
-    snapshot.disbelief, snapshot.uncertainty = opinion.disbelief, opinion.uncertainty
-    snapshot.r, snapshot.s, snapshot.band = opinion.r, opinion.s, opinion.band
-    snapshot.eligible, snapshot.eligible_from = result.eligible, result.eligible_from
-    snapshot.blockers = _plain(result.blockers)
-    snapshot.next_steps = _plain(result.next_steps)
-    snapshot.explanation = _plain(result.explanation)
+    _store(snapshot, result, policy_version)
+    snapshot.computed_at, snapshot.evidence_watermark = now, watermark
     snapshot.projection = _plain(model.projection(evidence, now, policy))
     db.session.execute(
         delete(TrajectoryPoint).where(TrajectoryPoint.contractor_id == contractor.id)
@@ -136,12 +152,25 @@ def recompute(
         for p in model.trajectory(evidence, now, policy)
     )
     db.session.flush()
-    data = {"contractor_id": str(contractor.id), "trust": opinion.trust, "band": opinion.band,
-            "eligible": result.eligible, "computed_at": now.isoformat()}  # fmt: skip
+    data = AssessmentSchema().dump(snapshot)
     publish_event("trajectory.updated", data)
     if before != (snapshot.band, snapshot.eligible):
-        publish_event("assessment.changed", {**data, "previous": _plain(before)})
+        previous = dict(zip(("band", "eligible"), before, strict=True)) if before else None
+        publish_event("assessment.changed", {**data, "previous": previous})
     return snapshot
+
+
+def _store(snapshot: TrustSnapshot, result: model.Assessment, policy_version: int) -> None:
+    """The model's result on the snapshot, as the assessment schema shows it."""
+    opinion = result.opinion
+    snapshot.model_version, snapshot.policy_version = result.model_version, policy_version
+    snapshot.trust, snapshot.belief = opinion.trust, opinion.belief
+    snapshot.disbelief, snapshot.uncertainty = opinion.disbelief, opinion.uncertainty
+    snapshot.r, snapshot.s, snapshot.band = opinion.r, opinion.s, opinion.band
+    snapshot.eligible, snapshot.eligible_from = result.eligible, result.eligible_from
+    snapshot.blockers = _plain(result.blockers)
+    snapshot.next_steps = _plain(result.next_steps)
+    snapshot.explanation = _plain(result.explanation)
 
 
 def _one_recompute_at_a_time(contractor: Contractor) -> None:
@@ -206,7 +235,7 @@ def recompute_contractors(contractor_ids: list[uuid.UUID]) -> int:
     policy_in_use = policy_in_force()  # one read for the whole batch
     done = 0
     for contractor_id in contractor_ids:
-        contractor = db.session.scalar(select(Contractor).where(Contractor.id == contractor_id))
+        contractor = find(Contractor, contractor_id)
         if contractor is not None:
             recompute(contractor, policy_in_use)
             db.session.commit()
@@ -218,34 +247,34 @@ def snapshot_of(contractor: Contractor) -> TrustSnapshot | None:
     return db.session.get(TrustSnapshot, (contractor.agency_id, contractor.id))
 
 
-def current_assessment(contractor: Contractor) -> dict[str, Any]:
+def current_assessment(contractor: Contractor) -> TrustSnapshot:
     """The stored assessment, `pending` when evidence changed since it was computed; before the
-    first computation, the opinion of no evidence, pending."""
+    first computation, the opinion of no evidence (not stored), pending."""
     snapshot = snapshot_of(contractor)
     if snapshot is None:
         policy, policy_version = policy_in_force()
-        o = model.assess(model.Evidence(), clock.now(), policy).opinion
-        return {
-            "trust": o.trust, "belief": o.belief, "disbelief": o.disbelief,
-            "uncertainty": o.uncertainty, "r": o.r, "s": o.s, "band": o.band,
-            "eligible": True, "eligible_from": None, "blockers": [], "next_steps": [],
-            "explanation": [], "model_version": model.MODEL_VERSION,
-            "policy_version": policy_version, "computed_at": None, "pending": True,
-        }  # fmt: skip
-    watermark = evidence_watermark(contractor)
-    pending = watermark is not None and (
+        snapshot = TrustSnapshot(agency_id=contractor.agency_id, contractor_id=contractor.id)
+        _store(snapshot, model.assess(model.Evidence(), clock.now(), policy), policy_version)
+        snapshot.pending = True
+        return snapshot
+    snapshot.pending = is_pending(snapshot, evidence_watermark(contractor))
+    return snapshot
+
+
+def with_pending(snapshots: Sequence[TrustSnapshot]) -> Sequence[TrustSnapshot]:
+    """These stored assessments (a page of an export), each marked `pending` as
+    `current_assessment` marks one, in four queries for the lot."""
+    latest = evidence_watermarks([snapshot.contractor_id for snapshot in snapshots])
+    for snapshot in snapshots:
+        snapshot.pending = is_pending(snapshot, latest.get(snapshot.contractor_id))
+    return snapshots
+
+
+def is_pending(snapshot: TrustSnapshot, watermark: datetime | None) -> bool:
+    """Evidence changed after the snapshot was computed: a recompute is on its way."""
+    return watermark is not None and (
         snapshot.evidence_watermark is None or watermark > snapshot.evidence_watermark
     )
-    return {
-        "trust": snapshot.trust, "belief": snapshot.belief, "disbelief": snapshot.disbelief,
-        "uncertainty": snapshot.uncertainty, "r": snapshot.r, "s": snapshot.s,
-        "band": snapshot.band, "eligible": snapshot.eligible,
-        "eligible_from": snapshot.eligible_from.isoformat() if snapshot.eligible_from else None,
-        "blockers": snapshot.blockers, "next_steps": snapshot.next_steps,
-        "explanation": snapshot.explanation, "model_version": snapshot.model_version,
-        "policy_version": snapshot.policy_version,
-        "computed_at": snapshot.computed_at.isoformat(), "pending": pending,
-    }  # fmt: skip
 
 
 def trajectory_points(
@@ -261,3 +290,38 @@ def trajectory_points(
     if end is not None:
         statement = statement.where(TrajectoryPoint.at <= end)
     return list(db.session.scalars(statement))
+
+
+MAX_LISTED_CHANGES = 1000
+
+
+def run_simulation(simulation: PolicySimulation) -> None:
+    """Assess every contractor now under the policy in force and under the proposal, and count
+    (and list, up to MAX_LISTED_CHANGES) those whose band or eligibility would change."""
+    now = clock.now()
+    current, _ = policy_in_force()
+    proposed = policy_from(simulation.overrides)
+    counted = band_changes = eligibility_changes = 0
+    changes: list[dict[str, Any]] = []
+    for contractor in db.session.scalars(select(Contractor).order_by(Contractor.id)):
+        evidence = load_evidence(contractor)
+        before, after = model.assess(evidence, now, current), model.assess(evidence, now, proposed)
+        counted += 1
+        band_moved = before.opinion.band != after.opinion.band
+        eligibility_moved = before.eligible != after.eligible
+        band_changes += band_moved
+        eligibility_changes += eligibility_moved
+        if (band_moved or eligibility_moved) and len(changes) < MAX_LISTED_CHANGES:
+            changes.append({
+                "contractor_id": str(contractor.id), "name": contractor.name,
+                "band": [before.opinion.band, after.opinion.band],
+                "eligible": [before.eligible, after.eligible],
+            })  # fmt: skip
+    simulation.status, simulation.finished_at = "completed", clock.now()
+    simulation.result = {
+        "as_of": now.isoformat(),
+        "contractors": counted,
+        "band_changes": band_changes,
+        "eligibility_changes": eligibility_changes,
+        "changes": changes,
+    }

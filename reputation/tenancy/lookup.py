@@ -1,4 +1,9 @@
-"""The one way to fetch an object of the current agency by id."""
+"""The one way to fetch an object of the current agency by id.
+
+The agency is named in the query itself, not left to the global filter alone: on SQLite, which
+has no row-level security, the filter is the only other layer, and a query that names its agency
+is what a distributed PostgreSQL (Citus) routes to the agency's node.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +19,18 @@ from reputation.tenancy.scope import current_agency_id
 T = TypeVar("T")
 
 
-def get_or_404(model: type[T], object_id: uuid.UUID, what: str) -> T:
-    """The agency's `model` with this id, or a 404; another agency's id is a 404 too."""
-    agency_id = current_agency_id()
+def find(model: type[T], object_id: uuid.UUID) -> T | None:
+    """The agency's `model` with this id, or None; another agency's id finds nothing."""
     column: Any = model
-    obj = db.session.scalar(
-        select(model).where(column.agency_id == agency_id, column.id == object_id)
+    return db.session.scalar(
+        select(model).where(column.agency_id == current_agency_id(), column.id == object_id)
     )
+
+
+def get_or_404(model: type[T], object_id: uuid.UUID, what: str) -> T:
+    """The agency's `model` with this id; NotFound (a 404 in the API) otherwise, another
+    agency's id included."""
+    obj = find(model, object_id)
     if obj is None:
         raise NotFound(f"No {what} with id {object_id}.")
     return obj

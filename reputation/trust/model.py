@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from reputation.trust.policy import Policy
+from reputation.trust.policy import GRADED_BANDS, INSUFFICIENT_EVIDENCE, LOWEST_BAND, Policy
 from reputation.trust.taxonomy import CONDUCT_KINDS, Valence
 
 MODEL_VERSION = "beta-decay-v1"
@@ -206,12 +206,11 @@ def explain(evidence: Evidence, t: datetime, policy: Policy) -> list[Contributio
 def band(trust: float, uncertainty: float, policy: Policy) -> str:
     """§5, first match wins."""
     if uncertainty > policy.insufficient_evidence_above_u:
-        return "insufficient_evidence"
-    names = ("trusted", "good_standing", "rebuilding", "caution")
-    for name, threshold in zip(names, policy.band_thresholds, strict=True):
+        return INSUFFICIENT_EVIDENCE
+    for name, threshold in zip(GRADED_BANDS, policy.band_thresholds, strict=True):
         if trust >= threshold:
             return name
-    return "do_not_engage"
+    return LOWEST_BAND
 
 
 def opinion_of(items: Iterable[Contribution], policy: Policy) -> Opinion:

@@ -13,14 +13,12 @@ from reputation.trust.taxonomy import (
     VERIFICATION_FACTOR,
 )
 
-BANDS = (
-    "insufficient_evidence",
-    "trusted",
-    "good_standing",
-    "rebuilding",
-    "caution",
-    "do_not_engage",
-)
+# §5, in the order they are tried: too uncertain first, then each threshold of
+# `Policy.band_thresholds` from the highest, and below the last of them, the last band.
+INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+GRADED_BANDS = ("trusted", "good_standing", "rebuilding", "caution")
+LOWEST_BAND = "do_not_engage"
+BANDS = (INSUFFICIENT_EVIDENCE, *GRADED_BANDS, LOWEST_BAND)
 
 
 @dataclass(frozen=True)

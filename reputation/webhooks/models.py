@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from reputation.db import JSONType, UTCDateTime, utcnow
 from reputation.extensions import db
@@ -87,6 +87,12 @@ class WebhookMessage(TenantModel, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Every change checks and bumps it: a job whose lease ran out cannot write over a newer state.
     version: Mapped[int] = mapped_column(default=1)
+
+    # Read by the delivery log, a page at a time (service.deliveries); the dispatcher writes
+    # attempts on its own.
+    attempt_log: Mapped[list[WebhookAttempt]] = relationship(
+        viewonly=True, order_by="WebhookAttempt.attempted_at"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import marshmallow as ma
@@ -94,7 +95,9 @@ class DeliverySchema(ma.Schema):
     next_attempt_at = ma.fields.DateTime(allow_none=True)
     last_attempt_at = ma.fields.DateTime(allow_none=True)
     created_at = ma.fields.DateTime()
-    payload = ma.fields.Raw(metadata={"description": "The body posted"})
+    payload = ma.fields.Function(
+        lambda message: json.loads(message.body), metadata={"description": "The body posted"}
+    )
     attempt_log = ma.fields.List(ma.fields.Nested(AttemptSchema))
 
 

@@ -94,13 +94,11 @@ def deliveries(query: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
     """The endpoint's messages, the newest first, each with every attempt; filter by status and
     event type."""
     endpoint = service.find_endpoint(endpoint_id)
-    page = paginate(
+    return paginate(
         service.deliveries(endpoint, query.get("status"), query.get("event_type")),
         query["page"],
         query["per_page"],
     )
-    page["items"] = [service.described(message) for message in page["items"]]
-    return page
 
 
 @webhooks.route("/endpoints/<uuid:endpoint_id>/recover", methods=["POST"])
@@ -118,4 +116,4 @@ def recover(body: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
 def retry(message_id: uuid.UUID) -> Any:
     """Send one message again now."""
     message = get_or_404(WebhookMessage, message_id, "webhook delivery")
-    return service.described(service.retry_message(message))
+    return service.retry_message(message)
