@@ -17,6 +17,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from reputation.extensions import db
+from reputation.outbox.models import JOB, OutboxMessage
+from reputation.queues import QUEUES, queue
+from reputation.tenancy.scope import system_scope
 
 REQUESTS = Counter(
     "reputation_http_requests_total",
@@ -40,10 +43,6 @@ class QueueDepths(Collector):
         self.app = app
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from reputation.outbox.models import JOB, OutboxMessage
-        from reputation.queues import QUEUES, queue
-        from reputation.tenancy.scope import system_scope
-
         depths = GaugeMetricFamily(
             "reputation_queue_depth", "Jobs waiting in an RQ queue.", labels=["queue"]
         )

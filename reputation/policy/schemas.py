@@ -9,7 +9,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from reputation.trust.policy import BAND_ORDER
+from reputation.trust.policy import GRADED_BANDS, document_of, policy_from
 from reputation.trust.taxonomy import CONDUCT_KINDS, REHABILITATION_KINDS
 
 POSITIVE = validate.Range(min=0, min_inclusive=False, max=1e6)
@@ -70,10 +70,8 @@ class PolicySchema(ma.Schema):
 
     @ma.validates_schema
     def _thresholds_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
-        from reputation.trust.policy import document_of, policy_from
-
         effective = document_of(policy_from(data))["band_thresholds"]
-        values = [effective[name] for name in BAND_ORDER]  # type: ignore[index]
+        values = [effective[name] for name in GRADED_BANDS]  # type: ignore[index]
         if any(higher <= lower for higher, lower in pairwise(values)):
             raise ma.ValidationError(
                 "Band thresholds must fall in order: "

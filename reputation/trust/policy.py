@@ -61,9 +61,6 @@ class Policy:
     trajectory_sample_days: int = 7
 
 
-BAND_ORDER = ("trusted", "good_standing", "rebuilding", "caution")
-
-
 def document_of(policy: Policy) -> dict[str, object]:
     """The policy as the API shows it: every number, by name."""
     return {
@@ -93,7 +90,7 @@ def document_of(policy: Policy) -> dict[str, object]:
         },
         "unsolicited_outreach_factor": policy.unsolicited_outreach_factor,
         "insufficient_evidence_above_u": policy.insufficient_evidence_above_u,
-        "band_thresholds": dict(zip(BAND_ORDER, policy.band_thresholds, strict=True)),
+        "band_thresholds": dict(zip(GRADED_BANDS, policy.band_thresholds, strict=True)),
         "eligibility_threshold": policy.eligibility_threshold,
     }
 
@@ -107,7 +104,7 @@ def policy_from(overrides: dict[str, Any]) -> Policy:
     def per_kind(current: dict[str, float], kinds: dict[str, Any], name: str) -> dict[str, float]:
         return {**current, **{k: v[name] for k, v in kinds.items() if name in v}}
 
-    thresholds = {**dict(zip(BAND_ORDER, base.band_thresholds, strict=True)),
+    thresholds = {**dict(zip(GRADED_BANDS, base.band_thresholds, strict=True)),
                   **overrides.get("band_thresholds", {})}  # fmt: skip
     return replace(
         base,
@@ -138,6 +135,6 @@ def policy_from(overrides: dict[str, Any]) -> Policy:
         insufficient_evidence_above_u=overrides.get(
             "insufficient_evidence_above_u", base.insufficient_evidence_above_u
         ),
-        band_thresholds=tuple(thresholds[name] for name in BAND_ORDER),
+        band_thresholds=tuple(thresholds[name] for name in GRADED_BANDS),
         eligibility_threshold=overrides.get("eligibility_threshold", base.eligibility_threshold),
     )
