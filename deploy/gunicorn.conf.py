@@ -13,6 +13,14 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
+# Above the app's own limits (MAX_REQUEST_TARGET, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS in
+# reputation/config.py), so that the app refuses an over-long request with problem+json; gunicorn
+# answers, in text/html, only beyond these. 8190 is the most gunicorn allows for the request line
+# (0 would mean no limit at all); the header limits bound what one request head may hold in memory
+# (200 fields of 16 KiB).
+limit_request_line = 8190
+limit_request_field_size = 16 * 1024
+limit_request_fields = 200
 accesslog = "-"
 errorlog = "-"
 # Create the app in each worker, not the master: no database connection crosses a fork.

@@ -27,6 +27,7 @@ import reputation.webhooks.models  # noqa: F401
 from reputation.api.blueprint import Api, spec_security
 from reputation.api.hooks import register_request_hooks
 from reputation.api.problems import register_error_handlers
+from reputation.api.security import register_security
 from reputation.audit.views import audit
 from reputation.conduct.views import conduct, taxonomy
 from reputation.config import Config, load
@@ -77,6 +78,7 @@ def register_extensions(app: Flask) -> None:
     )
     login_manager.init_app(app)
     metrics.init_app(app)
+    register_security(app)
     register_request_hooks(app)
     limiter.init_app(app)
     api = Api(app)

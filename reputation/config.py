@@ -40,6 +40,14 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
+    # The head of a request, checked before anything reads it (api/security.py): a longer request
+    # target (path and query) is a 414, a longer header field (`Name: value`) or more fields a
+    # 431, as problem+json. Each lets through at least what gunicorn's defaults did (a 4094-byte
+    # request line, 8190-byte fields, 100 of them); deploy/gunicorn.conf.py sets gunicorn's own
+    # limits above these, so that it is the app that answers.
+    MAX_REQUEST_TARGET = 4096
+    MAX_HEADER_FIELD_BYTES = 8192
+    MAX_HEADER_FIELDS = 100
     # JSON bodies; the endpoints that take files have their own limit.
     MAX_CONTENT_LENGTH = 1024 * 1024
     IMPORT_MAX_BYTES = 200 * 1024 * 1024
@@ -52,6 +60,9 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "reputation_session"
+    # Sent with every answer over HTTPS (api/security.py): a year, for the service's host and the
+    # hosts under it. Not `preload`: that commits the whole domain, the operator's decision.
+    STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
     API_TITLE = "Reputation service"
     API_VERSION = "v1"
@@ -59,7 +70,11 @@ class Config:
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    # Swagger UI's files come from the pinned package and are served here (api/security.py):
+    # the docs page, on the session's origin, runs nothing from elsewhere.
+    OPENAPI_SWAGGER_UI_URL = f"{OPENAPI_URL_PREFIX}/{OPENAPI_SWAGGER_UI_PATH}/swagger-ui/"
+    # No validator badge: it would send the document's address to swagger.io.
+    OPENAPI_SWAGGER_UI_CONFIG: dict[str, Any] = {"validatorUrl": "none"}
     API_SPEC_OPTIONS: dict[str, Any] = {"security": [{"apiKey": []}, {"session": []}]}
 
     IDEMPOTENCY_TTL_SECONDS = 24 * 3600

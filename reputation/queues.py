@@ -6,10 +6,6 @@ from flask import current_app
 from redis import Redis
 from rq import Queue
 
-from reputation.outbox.service import QUEUES
-
-__all__ = ["QUEUES", "queue", "redis_connection"]
-
 
 def redis_connection() -> Redis:
     """The app's Redis connection (one pool per process)."""

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from reputation.audit.service import record_audit
 from reputation.extensions import db
+from reputation.jobs import Job, Queue
 from reputation.tenancy.models import User
 from workers.jobs import tenant_job
 
@@ -21,3 +22,6 @@ def note_job_ran(note: str) -> int:
 @tenant_job
 def fail_always() -> None:
     raise RuntimeError("this job always fails")
+
+
+NOTE_JOB_RAN = Job("tests.jobs.note_job_ran", Queue.TRUST)

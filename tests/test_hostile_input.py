@@ -118,7 +118,7 @@ def test_bad_logins_from_one_address_do_not_lock_the_person_out_elsewhere(app, c
         assert attempt(client, "198.51.100.7", "viewer@acme.test", PASSWORD) == 200
 
 
-def test_a_respelt_email_shares_the_allowance_of_the_account_rows(app, client, tenants):
+def test_a_respelt_email_shares_the_allowance_of_the_account(app, client, tenants):
     with limits(app, RATELIMIT_LOGIN="3 per minute", RATELIMIT_LOGIN_ADDRESS="100 per minute"):
         spellings = ["viewer@acme.test", " VIEWER@acme.test", "Viewer@Acme.Test  "]
         assert [attempt(client, "203.0.113.9", email, "guess") for email in spellings] == [401] * 3

@@ -21,12 +21,13 @@ from reputation.outbox.models import OutboxMessage
 from reputation.outbox.service import enqueue_after_commit, publish_event
 from reputation.tenancy.scope import agency_scope, system_scope
 from tests.conftest import repo_root
+from tests.jobs import NOTE_JOB_RAN
 from workers.relay import MAX_ATTEMPTS, relay_once
 
 
 def record_job(app, tenant, note: str, commit: bool = True) -> None:
     with app.app_context(), agency_scope(tenant.agency_id):
-        enqueue_after_commit("trust", "tests.jobs.note_job_ran", note=note)
+        enqueue_after_commit(NOTE_JOB_RAN, note=note)
         if commit:
             db.session.commit()
         else:
@@ -131,9 +132,9 @@ def test_worker_process_runs_a_committed_job_in_its_agencys_scope(app, tenants, 
 def test_a_job_cannot_name_another_agency(app, tenants):
     with app.app_context(), agency_scope(tenants[0].agency_id):
         with pytest.raises(ValueError, match="agency"):
-            enqueue_after_commit("trust", "tests.jobs.note_job_ran", agency_id="elsewhere")
+            enqueue_after_commit(NOTE_JOB_RAN, agency_id="elsewhere")
         with pytest.raises(ValueError, match="job ids"):
-            enqueue_after_commit("trust", "tests.jobs.note_job_ran", job_id="bad:id", note="x")
+            enqueue_after_commit(NOTE_JOB_RAN, job_id="bad:id", note="x")
 
 
 def test_a_message_rq_refuses_is_set_aside_and_does_not_block_the_others(app, tenants, redis_url):

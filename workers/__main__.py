@@ -18,7 +18,7 @@ from types import FrameType
 
 from rq import SimpleWorker, Worker
 
-from reputation.outbox.service import QUEUES
+from reputation.jobs import QUEUES, Queue
 from reputation.queues import queue, redis_connection
 from workers.app import worker_app
 from workers.relay import run_relay
@@ -29,7 +29,7 @@ from workers.schedule import run_schedule
 # attempts are short and wait on the network; forking for each would cost more than the attempt,
 # so webhook workers run them in-process. A webhook worker that dies loses nothing: the message's
 # lease runs out and the relay hands it out again (workers/relay.py).
-FORKED_QUEUES = tuple(name for name in QUEUES if name != "webhooks")
+FORKED_QUEUES = tuple(name for name in QUEUES if name != Queue.WEBHOOKS)
 
 
 def run_worker(with_scheduler: bool) -> None:
@@ -42,7 +42,7 @@ def run_worker(with_scheduler: bool) -> None:
 def run_webhook_worker() -> None:
     app = worker_app()
     with app.app_context():
-        SimpleWorker([queue("webhooks")], connection=redis_connection()).work()
+        SimpleWorker([queue(Queue.WEBHOOKS)], connection=redis_connection()).work()
 
 
 def supervise(workers: int, webhook_workers: int, poll: float) -> int:

@@ -100,10 +100,10 @@ def deliver_webhooks(message_ids: list[str]) -> dict[str, int]:
 
 
 def nightly_sweep() -> int:
-    """Refresh every agency's current scores (scores move with time alone) and delete its expired
-    export files; one agency at a time, each in its own scope. The recomputes are queued in
-    batches (`recompute_contractors`), which every worker shares. Returns how many contractors
-    were queued."""
+    """Refresh every agency's current scores (scores move with time alone), delete its expired
+    export files and fail its imports whose job died; one agency at a time, each in its own
+    scope. The recomputes are queued in batches (`recompute_contractors`), which every worker
+    shares. Returns how many contractors were queued."""
     with worker_app().app_context():
         agencies = db.session.scalars(select(Agency.id).order_by(Agency.id)).all()
         total, failed = 0, []
@@ -115,6 +115,7 @@ def nightly_sweep() -> int:
                     # Exports are agency rows (row-level security), so they are purged here, in
                     # the agency's scope, rather than by the relay's housekeeping in system scope.
                     exports.purge_expired_exports()
+                    imports.fail_abandoned_imports()
                     total += scoring.queue_sweep()
                 db.session.commit()
             except Exception:

@@ -21,6 +21,7 @@ from sqlalchemy import Select, or_, select
 from reputation import clock
 from reputation.api import idempotency
 from reputation.extensions import db
+from reputation.jobs import DELIVER_WEBHOOKS, Queue
 from reputation.outbox.models import JOB, OutboxMessage
 from reputation.queues import queue, redis_connection
 from reputation.tenancy.scope import system_scope
@@ -36,7 +37,7 @@ MAX_ATTEMPTS = 5
 # How long a queued webhook attempt may take to report before the message falls due again.
 LEASE = timedelta(minutes=10)
 # RQ's default of 180 s suits one contractor's recompute, not a 100,000-row import.
-JOB_TIMEOUTS = {"trust": 300, "webhooks": 120, "bulk": 3 * 3600}
+JOB_TIMEOUTS = {Queue.TRUST: 300, Queue.WEBHOOKS: 120, Queue.BULK: 3 * 3600}
 # Webhook messages per job, at most.
 WEBHOOK_BATCH = 50
 
@@ -72,12 +73,12 @@ def relay_once(app: Flask, batch: int = 500) -> int:
                         accepted.append(message)  # the same job, already in this batch
                         continue
                     try:
-                        queue(message.queue or "bulk").enqueue_call(
+                        queue(message.queue or Queue.BULK).enqueue_call(
                             func=message.name,
                             kwargs={**message.payload, "agency_id": str(message.agency_id)},
                             job_id=job_id,
                             retry=RETRY,
-                            timeout=JOB_TIMEOUTS.get(message.queue or "bulk"),
+                            timeout=JOB_TIMEOUTS[Queue(message.queue or Queue.BULK)],
                             pipeline=pipeline,
                         )
                     except Exception as error:
@@ -137,11 +138,11 @@ def relay_due_webhooks(app: Flask, batch: int = 500) -> int:
                 for (agency_id, _), ids in batches.items():
                     for start in range(0, len(ids), WEBHOOK_BATCH):
                         chunk = ids[start : start + WEBHOOK_BATCH]
-                        queue("webhooks").enqueue_call(
-                            func="workers.jobs.deliver_webhooks",
+                        queue(DELIVER_WEBHOOKS.queue).enqueue_call(
+                            func=DELIVER_WEBHOOKS.function,
                             kwargs={"message_ids": chunk, "agency_id": str(agency_id)},
                             job_id=f"{agency_id}-deliver-{chunk[0]}",
-                            timeout=JOB_TIMEOUTS["webhooks"],
+                            timeout=JOB_TIMEOUTS[DELIVER_WEBHOOKS.queue],
                             pipeline=pipeline,
                         )
                 pipeline.execute()

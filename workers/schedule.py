@@ -13,7 +13,7 @@ from datetime import time as time_of_day
 
 from flask import Flask
 
-from reputation import clock
+from reputation import clock, jobs
 from reputation.queues import queue, redis_connection
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,8 @@ def sweep_due(app: Flask, now: datetime) -> bool:
         if not redis.set(f"reputation:sweep:{day}", "1", nx=True, ex=3 * 86400):
             return False
         try:
-            queue("bulk").enqueue_call(
-                func="workers.jobs.nightly_sweep",
+            queue(jobs.NIGHTLY_SWEEP.queue).enqueue_call(
+                func=jobs.NIGHTLY_SWEEP.function,
                 job_id=f"nightly-sweep-{day}",
                 timeout=SWEEP_TIMEOUT,
             )

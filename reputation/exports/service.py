@@ -14,7 +14,7 @@ from flask import current_app
 from rq import get_current_job
 from sqlalchemy import Select, select
 
-from reputation import clock
+from reputation import clock, jobs
 from reputation.audit.service import record_audit
 from reputation.errors import Conflict, Gone, Invalid
 from reputation.evidence import recorder
@@ -88,7 +88,7 @@ def start_export(
             "neutralise_formulas": neutralise_formulas,
         },
     )
-    enqueue_after_commit("bulk", "workers.jobs.run_export", export_id=str(record.id))
+    enqueue_after_commit(jobs.RUN_EXPORT, export_id=str(record.id))
     return record
 
 

@@ -17,8 +17,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from reputation.extensions import db
+from reputation.jobs import QUEUES
 from reputation.outbox.models import JOB, OutboxMessage
-from reputation.queues import QUEUES, queue
+from reputation.queues import queue
 from reputation.tenancy.scope import system_scope
 
 REQUESTS = Counter(

@@ -12,6 +12,8 @@ from reputation.extensions import db
 from reputation.tenancy.models import TenantModel
 
 QUEUED, RUNNING, COMPLETED, FAILED = "queued", "running", "completed", "failed"
+# Column lengths: a longer file name is refused; a row error's words are cut to fit.
+MAX_FILENAME, MAX_FIELD, MAX_MESSAGE = 255, 100, 1000
 
 
 class Import(TenantModel, RecordedBy, db.Model):
@@ -19,8 +21,9 @@ class Import(TenantModel, RecordedBy, db.Model):
 
     __tablename__ = "imports"
 
-    filename: Mapped[str] = mapped_column(String(255))
+    filename: Mapped[str] = mapped_column(String(MAX_FILENAME))
     format: Mapped[str] = mapped_column(String(10))
+    # Where the file waits for its job; it is deleted once the import has ended.
     path: Mapped[str] = mapped_column(String(1000))
     size_bytes: Mapped[int] = mapped_column()
     status: Mapped[str] = mapped_column(String(20), default=QUEUED)
@@ -31,6 +34,10 @@ class Import(TenantModel, RecordedBy, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Not stored: a page of the rows it could not apply, set for a read that shows them
+    # (imports.service.with_errors).
+    errors = ()
 
 
 class ImportRowError(TenantModel, db.Model):
@@ -46,5 +53,5 @@ class ImportRowError(TenantModel, db.Model):
 
     import_id: Mapped[uuid.UUID] = mapped_column()
     row_number: Mapped[int] = mapped_column()
-    field: Mapped[str | None] = mapped_column(String(100))
-    message: Mapped[str] = mapped_column(String(1000))
+    field: Mapped[str | None] = mapped_column(String(MAX_FIELD))
+    message: Mapped[str] = mapped_column(String(MAX_MESSAGE))

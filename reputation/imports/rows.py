@@ -11,10 +11,11 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import marshmallow as ma
 
+from reputation import text
 from reputation.api.problems import flatten_messages
 from reputation.conduct.schemas import EventCreateSchema
 from reputation.contractors.schemas import ContractorCreateSchema
@@ -52,6 +53,10 @@ class RowRejected(Exception):
         self.message = message
 
 
+class Unreadable(Exception):
+    """The file as a whole cannot be read, so no row of it can be: the import fails."""
+
+
 @dataclass(frozen=True)
 class Row:
     record: str
@@ -60,41 +65,87 @@ class Row:
 
 
 def read(path: str, format: str) -> Iterator[tuple[int, dict[str, Any] | RowRejected]]:
-    """Each row of the file as a dict, or why it could not be read; one row in memory at a time."""
-    with open(path, encoding="utf-8-sig", newline="") as file:
-        if format == "csv":
-            for number, values in enumerate(csv.DictReader(file), start=1):
-                yield number, _from_csv(values)
-            return
-        number = 0
-        for line in file:
-            if not line.strip():
-                continue
-            number += 1
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as error:
-                yield number, RowRejected(None, f"Not valid JSON: {error.msg}.")
-                continue
-            if not isinstance(value, dict):
-                yield number, RowRejected(None, "A JSONL row is a JSON object.")
-                continue
-            yield number, value
+    """Each row of the file as a dict, or why it cannot be applied; one row in memory at a time.
+
+    Whatever is wrong with one row (a byte that is not UTF-8, a cell the CSV reader refuses,
+    JSON nested too deep, text no database can store) is that row's RowRejected, so the other
+    rows are still applied. Unreadable when nothing can be read (a CSV header that is not text);
+    OSError when the file cannot be opened.
+    """
+    # surrogateescape: a byte that is not UTF-8 becomes a lone surrogate, which the text rule
+    # then reports for its own row, rather than an error that would end the whole file.
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as file:
+        yield from (_csv_rows(file) if format == "csv" else _jsonl_rows(file))
 
 
 def count(path: str, format: str) -> int:
     return sum(1 for _ in read(path, format))
 
 
-def _from_csv(values: dict[str | None, Any]) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name, value in values.items():
-        if name is None or value is None or value == "":
-            continue  # extra cells without a header, and empty cells, say nothing
-        if name in LIST_SEPARATORS:
-            value = [part for part in value.split(LIST_SEPARATORS[name]) if part]
-        row[name] = value
+def _csv_rows(file: IO[str]) -> Iterator[tuple[int, dict[str, Any] | RowRejected]]:
+    reader = csv.reader(file)
+    try:
+        header = next(reader, [])
+    except csv.Error as error:
+        raise Unreadable(f"the header row cannot be read as CSV ({error}).") from None
+    for column, name in enumerate(header, start=1):
+        if why := text.fault(name):
+            raise Unreadable(f"the header row's column {column} breaks the text rule. {why}")
+    number = 0
+    while True:
+        try:
+            cells = next(reader, None)
+        except csv.Error as error:
+            # The reader drops the rest of the line and carries on with the next one.
+            number += 1
+            yield number, RowRejected(None, f"The row cannot be read as CSV ({error}).")
+            continue
+        if cells is None:
+            return
+        if cells:  # a blank line is no row
+            number += 1
+            yield number, _from_csv(dict(zip(header, cells, strict=False)))
+
+
+def _from_csv(cells: dict[str, str]) -> dict[str, Any] | RowRejected:
+    # Cells beyond the header, and empty cells, say nothing.
+    row: dict[str, Any] = {name: value for name, value in cells.items() if value != ""}
+    if rejected := _breaks_text_rule(row):
+        return rejected
+    for name, separator in LIST_SEPARATORS.items():
+        if name in row:
+            row[name] = [part for part in row[name].split(separator) if part]
     return row
+
+
+def _jsonl_rows(file: IO[str]) -> Iterator[tuple[int, dict[str, Any] | RowRejected]]:
+    number = 0
+    for line in file:
+        if not line.strip():
+            continue
+        number += 1
+        try:
+            value = text.load_json(line)
+        except json.JSONDecodeError as error:
+            yield number, RowRejected(None, f"Not valid JSON: {error.msg}.")
+            continue
+        except ValueError as error:  # nested too deep for the parser
+            yield number, RowRejected(None, str(error))
+            continue
+        if not isinstance(value, dict):
+            yield number, RowRejected(None, "A JSONL row is a JSON object.")
+            continue
+        yield number, _breaks_text_rule(value) or value
+
+
+def _breaks_text_rule(row: dict[str, Any]) -> RowRejected | None:
+    """The text rule (reputation/text.py) for every key and value of a row, before any schema
+    or the database sees it: the first fault, naming its field."""
+    found = text.faults(row)
+    if not found:
+        return None
+    path, why = found[0]
+    return RowRejected(path or None, why)
 
 
 def parse(raw: dict[str, Any]) -> Row:

@@ -2,20 +2,18 @@ from __future__ import annotations
 
 import io
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from flask import request, url_for
-from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from reputation.api import idempotency
 from reputation.api.blueprint import Blueprint
 from reputation.api.pagination import PageArgs
 from reputation.api.problems import ApiError
 from reputation.errors import Invalid
-from reputation.extensions import db
 from reputation.imports import service
-from reputation.imports.models import Import, ImportRowError
+from reputation.imports.models import Import
 from reputation.imports.schemas import ImportSchema, UploadArgs
 from reputation.tenancy.auth import evidence_writer, signed_in
 from reputation.tenancy.lookup import get_or_404
@@ -28,15 +26,6 @@ FORMAT_OF = {
     "application/x-ndjson": "jsonl",
     "application/jsonlines": "jsonl",
 }
-
-
-@dataclass
-class ImportWithErrors:
-    record: Import
-    errors: list[ImportRowError]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.record, name)
 
 
 @imports.route("", methods=["POST"])
@@ -71,7 +60,12 @@ def upload(args: dict[str, Any]) -> Any:
         guessed = "jsonl" if filename.endswith((".jsonl", ".ndjson")) else "csv"
     elif request.headers.get(idempotency.HEADER):
         # The Idempotency-Key's fingerprint has read the body already (it is kept in memory).
-        stream = io.BytesIO(request.get_data())
+        body, limit = request.get_data(), request.max_content_length
+        if limit is not None and request.content_length is None and len(body) >= limit:
+            # Reading a whole stream, Werkzeug stops at the limit without a word: a body of
+            # unknown length that reached it was cut there, and is refused as a longer one is.
+            raise RequestEntityTooLarge()
+        stream = io.BytesIO(body)
         guessed = FORMAT_OF.get(request.mimetype)
     else:
         stream = request.stream
@@ -85,7 +79,7 @@ def upload(args: dict[str, Any]) -> Any:
             location="headers",
         )
     record = service.create_import(filename, format, stream)
-    return record_with_errors(record, 1, 0), {
+    return service.with_errors(record, 1, 0), {
         "Location": url_for("imports.get_import", import_id=record.id)
     }
 
@@ -97,15 +91,4 @@ def upload(args: dict[str, Any]) -> Any:
 def get_import(page: dict[str, int], import_id: uuid.UUID) -> Any:
     """An import's progress, and a page of the rows it could not apply."""
     record = get_or_404(Import, import_id, "import")
-    return record_with_errors(record, page["page"], page["per_page"])
-
-
-def record_with_errors(record: Import, page: int, per_page: int) -> ImportWithErrors:
-    errors = db.session.scalars(
-        select(ImportRowError)
-        .where(ImportRowError.import_id == record.id)
-        .order_by(ImportRowError.row_number)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return ImportWithErrors(record, list(errors))
+    return service.with_errors(record, page["page"], page["per_page"])

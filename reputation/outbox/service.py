@@ -7,32 +7,30 @@ from typing import Any
 
 from flask import g
 
-from reputation import clock
+from reputation import clock, jobs
 from reputation.extensions import db
 from reputation.ids import new_id
 from reputation.outbox.models import EVENT, JOB, OutboxMessage
+from reputation.webhooks.models import EVENT_TYPES
 from reputation.webhooks.service import fan_out
 
-QUEUES = ("trust", "webhooks", "bulk")
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
-def enqueue_after_commit(
-    queue: str, function: str, job_id: str | None = None, **kwargs: Any
-) -> OutboxMessage:
+def enqueue_after_commit(job: jobs.Job, job_id: str | None = None, **kwargs: Any) -> OutboxMessage:
     """Record, in the current transaction, a job to run once the transaction commits.
 
-    `function` is the dotted path of a job in `workers.jobs`; `kwargs` are plain JSON values (ids,
-    never objects). The job also receives the agency's id. Jobs run at least once, so they must be
-    idempotent.
+    `job` names a function of `workers.jobs` (reputation.jobs); `kwargs` are plain JSON values
+    (ids, never objects). The job also receives the agency's id. Jobs run at least once, so they
+    must be idempotent.
     """
-    if queue not in QUEUES:
-        raise ValueError(f"unknown queue {queue!r}; queues are {', '.join(QUEUES)}")
     if "agency_id" in kwargs:
         raise ValueError("a job's agency is the agency in scope; it is not an argument")
     if job_id is not None and not JOB_ID.fullmatch(job_id):
         raise ValueError(f"job ids are 1 to 100 of [A-Za-z0-9_-] (RQ's rule), not {job_id!r}")
-    message = OutboxMessage(kind=JOB, queue=queue, name=function, payload=kwargs, job_id=job_id)
+    message = OutboxMessage(
+        kind=JOB, queue=job.queue, name=job.function, payload=kwargs, job_id=job_id
+    )
     db.session.add(message)
     return message
 
@@ -41,6 +39,8 @@ def publish_event(event_type: str, data: dict[str, Any]) -> OutboxMessage:
     """Record, in the current transaction, an event of this agency (DESIGN.md "Webhooks"), and a
     webhook message for each of its endpoints that wants it; the relay sends those after commit.
     """
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}; see webhooks.models.EVENT_TYPES")
     message = OutboxMessage(id=new_id(), kind=EVENT, name=event_type, payload=data)
     db.session.add(message)
     fan_out(message)
@@ -58,8 +58,7 @@ def recompute_after_commit(contractor_id: object) -> OutboxMessage | None:
         coalesced.add(str(contractor_id))
         return None
     return enqueue_after_commit(
-        "trust",
-        "workers.jobs.recompute_contractor",
+        jobs.RECOMPUTE_CONTRACTOR,
         job_id=f"recompute-{contractor_id}",
         contractor_id=str(contractor_id),
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from reputation import jobs
 from reputation.audit.service import record_audit
 from reputation.evidence import recorder
 from reputation.extensions import db
@@ -40,9 +41,7 @@ def change_policy(overrides: dict[str, Any]) -> PolicyVersion:
     db.session.add(created)
     db.session.flush()
     record_audit("policy.changed", "policy", created.version, {"overrides": overrides})
-    enqueue_after_commit(
-        "bulk", "workers.jobs.recompute_agency", job_id=f"policy-{created.version}"
-    )
+    enqueue_after_commit(jobs.RECOMPUTE_AGENCY, job_id=f"policy-{created.version}")
     return created
 
 
@@ -52,7 +51,7 @@ def start_simulation(overrides: dict[str, Any]) -> PolicySimulation:
     db.session.add(simulation)
     db.session.flush()
     record_audit("policy.simulated", "policy_simulation", simulation.id, {"overrides": overrides})
-    enqueue_after_commit("bulk", "workers.jobs.simulate_policy", simulation_id=str(simulation.id))
+    enqueue_after_commit(jobs.SIMULATE_POLICY, simulation_id=str(simulation.id))
     return simulation
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text
 
-from reputation import clock
+from reputation import clock, jobs
 from reputation.conduct.models import ACTIVE, OVERTURNED, ConductEvent
 from reputation.contractors.models import Contractor
 from reputation.extensions import db
@@ -221,8 +221,7 @@ def queue_sweep(batch: int = 500) -> int:
         if not ids:
             return queued
         enqueue_after_commit(
-            "bulk",
-            "workers.jobs.recompute_contractors",
+            jobs.RECOMPUTE_CONTRACTORS,
             job_id=f"sweep-{day}-{ids[0]}",
             contractor_ids=[str(contractor_id) for contractor_id in ids],
         )
