@@ -214,10 +214,6 @@ def purge_expired_exports() -> int:
     return len(expired)
 
 
-def find_export(export_id: uuid.UUID) -> Export | None:
-    return db.session.scalar(select(Export).where(Export.id == export_id))
-
-
 def search() -> Select[tuple[Export]]:
     """The agency's exports, newest first."""
     return select(Export).order_by(Export.created_at.desc(), Export.id.desc())
