@@ -8,8 +8,11 @@ Outside CI a missing PostgreSQL or Redis skips the tests that need it; in CI it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
+import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -253,6 +256,29 @@ def run_jobs(app: Flask, redis_url: str) -> None:
     connection = redis.Redis.from_url(redis_url)
     queues = [Queue(name, connection=connection) for name in ("trust", "webhooks", "bulk")]
     SimpleWorker(queues, connection=connection).work(burst=True)
+
+
+def stop_process(process: Any, timeout: float = 30) -> None:
+    """Ask a child process (a worker, gunicorn) to stop, and kill it if it will not, with every
+    process it started: an orphaned worker would go on taking the next tests' jobs."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for pid in [*descendants(process.pid), process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs, as Linux lists them."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found += [int(child), *descendants(int(child))]
+    return found
 
 
 def count_rows(app: Flask, model: Any) -> int:

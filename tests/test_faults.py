@@ -16,7 +16,7 @@ from redis import Redis
 from rq.job import Job
 
 from reputation import clock
-from tests.conftest import login, repo_root
+from tests.conftest import login, repo_root, stop_process
 from tests.factories import PASSWORD
 
 
@@ -68,14 +68,6 @@ def start_workers(service_env, redis_port: int) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def test_writes_during_a_redis_outage_are_all_recomputed_once_it_is_back(
     app, tenants, service_env, private_redis
 ):
@@ -100,7 +92,7 @@ def test_writes_during_a_redis_outage_are_all_recomputed_once_it_is_back(
         assert not any(a["pending"] for a in assessed.values()), assessed
         assert {a["band"] for a in assessed.values()} == {"caution"}
     finally:
-        stop(workers)
+        stop_process(workers)
 
 
 def children_of(pid: int) -> list[int]:
@@ -156,6 +148,6 @@ def test_a_work_horse_killed_mid_recompute_is_retried(app, tenants, service_env,
         assert assessed[contractor_id]["pending"] is False
         assert Job.fetch(job_id, redis).retries_left == 3  # the killed run was one of four
     finally:
-        stop(worker)
+        stop_process(worker)
         if relay is not None:
-            stop(relay)
+            stop_process(relay)

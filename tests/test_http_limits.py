@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import Api, repo_root
+from tests.conftest import Api, repo_root, stop_process
 
 
 @dataclass
@@ -80,12 +80,7 @@ def gunicorn(app, service_env, tmp_path_factory) -> Iterator[int]:
             time.sleep(0.1)
         yield port
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def padded(target: str, length: int) -> str:

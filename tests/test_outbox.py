@@ -20,7 +20,7 @@ from reputation.extensions import db
 from reputation.outbox.models import OutboxMessage
 from reputation.outbox.service import enqueue_after_commit, publish_event
 from reputation.tenancy.scope import agency_scope, system_scope
-from tests.conftest import repo_root
+from tests.conftest import repo_root, stop_process
 from tests.jobs import NOTE_JOB_RAN
 from workers.relay import MAX_ATTEMPTS, relay_once
 
@@ -121,11 +121,7 @@ def test_worker_process_runs_a_committed_job_in_its_agencys_scope(app, tenants, 
         # acme's staff are visible to the job, none of globex's.
         assert tuple(entry) == ("from the outbox", "system", {"staff_visible": 4})
     finally:
-        workers.terminate()
-        try:
-            workers.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            workers.kill()
+        stop_process(workers)
     assert workers.returncode == 0, workers.stderr.read().decode()[-2000:]
 
 

@@ -17,7 +17,7 @@ from reputation import clock
 from reputation.extensions import db
 from reputation.outbox.models import OutboxMessage
 from reputation.tenancy.scope import agency_scope
-from tests.conftest import login, repo_root, run_jobs
+from tests.conftest import login, repo_root, run_jobs, stop_process
 from tests.factories import PASSWORD
 from workers.app import use_app
 
@@ -136,8 +136,7 @@ def test_a_real_worker_updates_the_assessment_with_no_other_call(app, recruiter,
         assert not assessment["pending"], "no recompute within 30 s"
         assert assessment["band"] in ("caution", "do_not_engage")
     finally:
-        workers.terminate()
-        workers.wait(timeout=30)
+        stop_process(workers)
 
 
 def test_contractors_filter_by_band_and_eligibility(app, recruiter, redis_url):

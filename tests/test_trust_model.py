@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from reputation.trust.model import (
@@ -246,16 +246,32 @@ def test_a_negative_event_never_raises_trust(evidence, kind, severity, t):
     assert opinion(with_event, t, POLICY).trust <= opinion(evidence, t, POLICY).trust + 1e-12
 
 
+def negative_weights(evidence, at):
+    return {i.item_id: i.contribution for i in explain(evidence, at, POLICY) if i.side == "s"}
+
+
 @settings(max_examples=200, deadline=None)
 @given(evidence_sets(), moments, st.integers(0, 3000))
 def test_ageing_never_makes_negative_evidence_weigh_more(evidence, t, later):
-    def weights(at):
-        return {i.item_id: i.contribution for i in explain(evidence, at, POLICY) if i.side == "s"}
-
-    now, then = weights(t), weights(t + days(later))
+    # A step rejected meanwhile takes back the repair it gave while pending (the next test);
+    # time alone, and steps verified meanwhile, never make an event heavier.
+    assume(
+        not any(
+            s.status_at(t + days(later)) == "rejected" != s.status_at(t) for s in evidence.steps
+        )
+    )
+    now, then = negative_weights(evidence, t), negative_weights(evidence, t + days(later))
     for item_id, weight in now.items():
-        # Steps may repair it meanwhile; nothing makes it heavier.
         assert then.get(item_id, 0.0) <= weight + 1e-12
+
+
+def test_a_rejected_step_takes_back_the_repair_it_gave_while_pending():
+    t = datetime(2024, 1, 1, tzinfo=UTC)
+    event = ConductEvidence("e0", "blame_shifting", 1, t)
+    step = StepEvidence("s0", "acknowledgement", t, "rejected", t + days(1), "e0")
+    evidence, alone = Evidence((event,), (step,)), Evidence((event,), ())
+    assert negative_weights(evidence, t)["e0"] < negative_weights(alone, t)["e0"]
+    assert negative_weights(evidence, t + days(1)) == negative_weights(alone, t + days(1))
 
 
 def reference_eligible_from(evidence, t):
