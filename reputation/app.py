@@ -25,7 +25,7 @@ import reputation.scoring.models
 import reputation.tenancy.models
 import reputation.webhooks.models  # noqa: F401
 from reputation.api.blueprint import Api, spec_security
-from reputation.api.hooks import register_request_hooks
+from reputation.api.hooks import register_request_hooks, register_text_rule
 from reputation.api.problems import register_error_handlers
 from reputation.api.security import register_security
 from reputation.audit.views import audit
@@ -59,7 +59,9 @@ def create_app(
     os.makedirs(app.instance_path, exist_ok=True)
     if app.config["TRUSTED_PROXIES"]:
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     register_extensions(app)
     register_listeners(app)
     register_blueprints(app)
@@ -81,6 +83,7 @@ def register_extensions(app: Flask) -> None:
     register_security(app)
     register_request_hooks(app)
     limiter.init_app(app)
+    register_text_rule(app)
     api = Api(app)
     spec_security(api, app)
     app.extensions["api"] = api

@@ -25,11 +25,13 @@ import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from reputation.app import create_app
 from reputation.config import TestConfig
 from reputation.extensions import db, limiter
+from reputation.tenancy.models import Agency
+from reputation.tenancy.scope import agency_scope
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -283,11 +285,6 @@ def descendants(pid: int) -> list[int]:
 
 def count_rows(app: Flask, model: Any) -> int:
     """How many rows of `model` every agency holds, each counted in its own scope."""
-    from sqlalchemy import func, select
-
-    from reputation.tenancy.models import Agency
-    from reputation.tenancy.scope import agency_scope
-
     with app.app_context():
         total = 0
         for agency_id in db.session.scalars(select(Agency.id)).all():

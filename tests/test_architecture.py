@@ -4,6 +4,7 @@ domain errors that any front end can raise and present."""
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -139,8 +140,6 @@ def test_domain_errors_import_neither_flask_nor_the_database():
 @pytest.mark.parametrize("module", ["reputation.errors", "reputation.trust.model"])
 def test_the_leaf_modules_load_without_flask_or_sqlalchemy(module):
     """Imported in a fresh interpreter, they bring neither along."""
-    import subprocess
-
     probe = (
         f"import sys, {module}; "
         "loaded = {'flask', 'sqlalchemy', 'flask_sqlalchemy'} & set(sys.modules); "

@@ -503,8 +503,11 @@ def test_exports_written_before_the_upgrade_say_their_formulas_were_not_neutrali
     app, tenants, recruiter, redis_url, database_urls
 ):
     # The session's database, taken back to before migration 0010 and up again, as an
-    # operator's upgrade would: the files written before it passed formulas through.
-    before = ok(recruiter.post("exports", {"what": "contractors", "format": "csv"}))
+    # operator's upgrade would: the files written before it passed formulas through, while a CSV
+    # still waiting for its file is written after it, by the neutralising writer.
+    written = ok(recruiter.post("exports", {"what": "contractors", "format": "csv"}))
+    run_jobs(app, redis_url)
+    waiting = ok(recruiter.post("exports", {"what": "contractors", "format": "csv"}))
     migrator = make_app(database_urls.owner, redis_url)
     with migrator.app_context():
         try:
@@ -512,6 +515,7 @@ def test_exports_written_before_the_upgrade_say_their_formulas_were_not_neutrali
         finally:
             upgrade()
             db.engine.dispose()
-    assert recruiter.get(f"exports/{before['id']}").json["neutralise_formulas"] is False
+    assert recruiter.get(f"exports/{written['id']}").json["neutralise_formulas"] is False
+    assert recruiter.get(f"exports/{waiting['id']}").json["neutralise_formulas"] is True
     after = ok(recruiter.post("exports", {"what": "contractors", "format": "csv"}))
     assert after["neutralise_formulas"] is True

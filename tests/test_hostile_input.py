@@ -164,7 +164,8 @@ def test_a_cookie_authenticated_upload_from_another_site_is_refused(app, recruit
 
 
 def test_the_services_own_pages_and_non_browsers_may_upload_with_a_cookie(app, recruiter):
-    assert upload(recruiter, Origin="http://localhost", **{"Sec-Fetch-Site": "same-origin"})
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    assert upload(recruiter, Origin="http://localhost", **same_origin).status_code == 202
     assert upload(recruiter, Origin="http://localhost").status_code == 202
     assert upload(recruiter).status_code == 202
     assert count_rows(app, Import) == 3
@@ -173,3 +174,11 @@ def test_the_services_own_pages_and_non_browsers_may_upload_with_a_cookie(app, r
 def test_api_keys_are_not_held_to_the_origin(app, client, tenants):
     acme, _ = tenants
     assert upload(Api(client, acme.write_key), Origin="https://ats.example").status_code == 202
+
+
+def test_behind_a_proxy_that_ends_tls_the_services_own_pages_still_may(app, recruiter):
+    # The browser says https; the service, behind the proxy, sees http on the same host.
+    assert upload(recruiter, Origin="https://localhost").status_code == 202
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    assert upload(recruiter, Origin="https://localhost", **same_origin).status_code == 202
+    assert upload(recruiter, Origin="https://localhost.evil.example").status_code == 403

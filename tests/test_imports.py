@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -265,10 +266,29 @@ def test_csv_rows_that_cannot_be_read_or_stored_fail_alone(app, tenants, recruit
     assert (report["rows_total"], report["rows_done"], report["rows_failed"]) == (5, 5, 3)
     assert row_errors(report) == [
         (2, "name", text.NUL),
-        (3, None, "The row cannot be read as CSV (field larger than field limit (131072))."),
+        (3, "name", "A cell holds at most 128 KiB of text."),
         (4, "name", text.NOT_UNICODE),
     ]
     assert counts(app, tenants[0]) == (1, 1, 0)
+
+
+def test_an_over_long_quoted_cell_spanning_lines_fails_its_row_and_hides_no_other(
+    app, tenants, recruiter, redis_url
+):
+    # A row planted inside the long cell must not be applied, nor the real row after it lost.
+    planted = b'"' + b"x" * 70_000 + b"\ncontractor,Evil,ref-evil\n" + b"y" * 70_000 + b'"'
+    report = imported(
+        recruiter, app, redis_url,
+        b"\n".join([
+            b"record,name,external_ref",
+            b"contractor," + planted + b",ref1",
+            b"contractor,Ok,ref2",
+        ]),
+    )  # fmt: skip
+    assert (report["rows_total"], report["rows_done"], report["rows_failed"]) == (2, 2, 1)
+    assert row_errors(report) == [(1, "name", "A cell holds at most 128 KiB of text.")]
+    names = [c["name"] for c in recruiter.get("contractors").json["items"]]
+    assert names == ["Ok"]
 
 
 def test_jsonl_rows_that_cannot_be_read_or_stored_fail_alone(app, tenants, recruiter, redis_url):
@@ -409,3 +429,23 @@ def test_an_import_whose_job_never_ran_is_failed_after_a_day(
     assert shown["status"] == "failed" and "upload the file again" in shown["failure"]
     assert recruiter.get(f"imports/{waiting['id']}").json["status"] == "queued"
     assert files_in(import_folder) == [f"{waiting['id']}.csv"]
+
+
+def test_an_import_that_started_late_is_not_failed_while_it_runs(
+    app, tenants, recruiter, import_folder
+):
+    uploaded = datetime.now(UTC)
+    with clock.frozen(uploaded):
+        late = upload(recruiter, SAMPLE_CSV).json
+        dead = upload(recruiter, SAMPLE_CSV).json
+    with app.app_context(), agency_scope(tenants[0].agency_id):
+        # One waited 23 hours in a long queue and has run for two; the other ran from the start.
+        for import_id, started in ((late["id"], timedelta(hours=23)), (dead["id"], timedelta(0))):
+            record = db.session.get(Import, (tenants[0].agency_id, uuid.UUID(import_id)))
+            record.status, record.started_at = "running", uploaded + started
+        db.session.commit()
+        with clock.frozen(uploaded + timedelta(days=1, hours=1)):
+            assert service.fail_abandoned_imports() == 1
+        db.session.commit()
+    assert recruiter.get(f"imports/{late['id']}").json["status"] == "running"
+    assert recruiter.get(f"imports/{dead['id']}").json["status"] == "failed"

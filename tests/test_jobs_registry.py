@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 
 import pytest
 
+import workers.jobs
 from reputation import jobs
 from tests.conftest import repo_root
 
@@ -22,8 +24,6 @@ def test_every_registered_job_names_a_job_function_of_the_workers(job):
 
 
 def test_every_job_function_of_the_workers_is_registered():
-    import workers.jobs
-
     defined = {
         f"workers.jobs.{name}"
         for name, function in inspect.getmembers(workers.jobs, inspect.isfunction)
@@ -37,6 +37,6 @@ def test_no_other_module_spells_a_job_name():
         str(path.relative_to(repo_root()))
         for package in ("reputation", "workers")
         for path in (repo_root() / package).rglob("*.py")
-        if path.name != "jobs.py" and '"workers.jobs.' in path.read_text()
+        if path.name != "jobs.py" and re.search(r"[\"']workers\.jobs\.", path.read_text())
     ]
     assert spelt == []

@@ -4,7 +4,7 @@ it carries, JSON only, and its transaction."""
 from __future__ import annotations
 
 import secrets
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
 
 import flask_smorest
 from flask import Flask, Response, current_app, g, request
@@ -51,16 +51,21 @@ def _require_json() -> None:
 def _require_same_origin() -> None:
     """A request that changes something and carries no Authorization header may be riding on a
     browser's session cookie: it must come from this service's own pages. Browsers say where a
-    request comes from (`Sec-Fetch-Site`, `Origin`) and a page of another site cannot hide it;
-    clients that are not browsers send neither, and API keys are never sent by a browser on its
-    own, so neither is affected. (SameSite=Lax alone lets a cross-site form POST a file.)"""
+    request comes from and a page cannot forge it: `Sec-Fetch-Site`, which decides alone when it
+    is sent, else `Origin`, whose host must be ours (its scheme is not compared: behind a proxy
+    that ends TLS the service sees http while the browser says https). Clients that are not
+    browsers send neither, and an API key is never sent by a browser on its own, so neither is
+    affected. SameSite=Lax keeps the cookie off other sites' forms, but not off the pages of a
+    sibling subdomain, which are same-site."""
     if request.method in SAFE_METHODS or "Authorization" in request.headers:
         return
     site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
-    if site in ("cross-site", "same-site") or (
-        origin is not None and origin != request.host_url.rstrip("/")
-    ):
+    if site is not None:
+        foreign = site not in ("same-origin", "none")
+    else:
+        foreign = origin is not None and urlsplit(origin).netloc != request.host
+    if foreign:
         raise ApiError(
             403,
             "A change made with a session cookie must come from this service's own pages; "
@@ -135,10 +140,15 @@ def _tag_response(response: Response) -> Response:
     return response
 
 
+def register_text_rule(app: Flask) -> None:
+    """Register after `limiter.init_app`: a request refused for its text still counts against
+    its caller's limits, so nobody has the service parse bodies without end for free."""
+    app.before_request(_check_text)
+
+
 def register_request_hooks(app: Flask) -> None:
     """Register before `limiter.init_app`, so limits see the principal."""
     app.before_request(_assign_request_id)
-    app.before_request(_check_text)
     app.before_request(load_principal)
     app.before_request(_require_same_origin)
     app.before_request(_require_json)

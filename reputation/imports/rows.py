@@ -23,7 +23,10 @@ from reputation.rehabilitation.schemas import StepCreateSchema
 
 FORMATS = ("csv", "jsonl")
 RECORDS = ("contractor", "event", "step")
+# CSV has only text: these columns are read as the lists and booleans the API's schemas take.
 LIST_SEPARATORS = {"tags": ";", "evidence_urls": " "}
+BOOLEAN_COLUMNS = ("unsolicited",)
+BOOLEANS = {"true": True, "false": False}
 COLUMNS = {
     "contractor": ("external_ref", "name", "email", "tags", "status"),
     "event": (
@@ -42,6 +45,11 @@ SCHEMAS: dict[str, ma.Schema] = {
 }
 # Columns that are references to other rows rather than fields of the record itself.
 REFERENCES = ("contractor_ref", "addresses_ref")
+# A cell longer than this is its row's error. The CSV reader itself is let read cells as long as
+# a whole upload, because its own limit fails part-way through a quoted cell that spans lines:
+# the rest of that cell would be read as rows of their own, and the row after it swallowed.
+MAX_CELL = 128 * 1024
+READER_FIELD_LIMIT = 256 * 1024 * 1024
 
 
 class RowRejected(Exception):
@@ -83,6 +91,7 @@ def count(path: str, format: str) -> int:
 
 
 def _csv_rows(file: IO[str]) -> Iterator[tuple[int, dict[str, Any] | RowRejected]]:
+    csv.field_size_limit(READER_FIELD_LIMIT)
     reader = csv.reader(file)
     try:
         header = next(reader, [])
@@ -96,7 +105,7 @@ def _csv_rows(file: IO[str]) -> Iterator[tuple[int, dict[str, Any] | RowRejected
         try:
             cells = next(reader, None)
         except csv.Error as error:
-            # The reader drops the rest of the line and carries on with the next one.
+            # The reader gives up on this record and starts the next at the next line.
             number += 1
             yield number, RowRejected(None, f"The row cannot be read as CSV ({error}).")
             continue
@@ -110,11 +119,18 @@ def _csv_rows(file: IO[str]) -> Iterator[tuple[int, dict[str, Any] | RowRejected
 def _from_csv(cells: dict[str, str]) -> dict[str, Any] | RowRejected:
     # Cells beyond the header, and empty cells, say nothing.
     row: dict[str, Any] = {name: value for name, value in cells.items() if value != ""}
+    for name, value in row.items():
+        if len(value) > MAX_CELL:
+            return RowRejected(name, f"A cell holds at most {MAX_CELL // 1024} KiB of text.")
     if rejected := _breaks_text_rule(row):
         return rejected
     for name, separator in LIST_SEPARATORS.items():
         if name in row:
             row[name] = [part for part in row[name].split(separator) if part]
+    for name in BOOLEAN_COLUMNS:
+        if name in row:
+            # Anything but true or false stays text, for the schema to refuse by name.
+            row[name] = BOOLEANS.get(row[name].strip().lower(), row[name])
     return row
 
 

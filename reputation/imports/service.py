@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from flask import current_app, g
 from rq import get_current_job
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.exc import DataError
 
 from reputation import clock, jobs, text
@@ -178,14 +178,21 @@ def _finish(record: Import, status: str, failure: str | None = None) -> None:
 
 
 def fail_abandoned_imports() -> int:
-    """Fail the agency's imports still queued or running ABANDONED_AFTER their upload (their
-    job was lost, or killed for good), and delete every file of the agency's that has waited as
-    long for no import: an upload whose web process died, or whose transaction never committed.
-    Run in the agency's scope; each import is committed as it is failed. Returns how many."""
+    """Fail the agency's imports still queued ABANDONED_AFTER their upload, or still running as
+    long after their job started (their job was lost, or killed for good), and delete every
+    file of the agency's that has waited as long for no import: an upload whose web process
+    died, or whose transaction never committed. Run in the agency's scope; each import is
+    committed as it is failed. Returns how many."""
     now = clock.now()
+    long_ago = now - ABANDONED_AFTER
     abandoned = db.session.scalars(
         select(Import).where(
-            Import.status.in_((QUEUED, RUNNING)), Import.created_at < now - ABANDONED_AFTER
+            Import.agency_id == current_agency_id(),
+            or_(
+                and_(Import.status == QUEUED, Import.created_at < long_ago),
+                # Timed by its start: an import that waited long in the queue may run yet.
+                and_(Import.status == RUNNING, Import.started_at < long_ago),
+            ),
         )
     ).all()
     for record in abandoned:
@@ -199,10 +206,12 @@ def fail_abandoned_imports() -> int:
     waiting = {
         os.path.basename(path)
         for path in db.session.scalars(
-            select(Import.path).where(Import.status.in_((QUEUED, RUNNING)))
+            select(Import.path).where(
+                Import.agency_id == agency_id, Import.status.in_((QUEUED, RUNNING))
+            )
         )
     }
-    before = (now - ABANDONED_AFTER).timestamp()
+    before = long_ago.timestamp()
     for entry in os.scandir(folder):
         # An upload may be renamed between the listing and this look at it.
         with contextlib.suppress(OSError):

@@ -155,8 +155,8 @@ def recompute(
     data = AssessmentSchema().dump(snapshot)
     publish_event("trajectory.updated", data)
     if before != (snapshot.band, snapshot.eligible):
-        previous = dict(zip(("band", "eligible"), before, strict=True)) if before else None
-        publish_event("assessment.changed", {**data, "previous": previous})
+        # `previous` is [band, eligible] before the change, as it always was; null at first.
+        publish_event("assessment.changed", {**data, "previous": list(before) if before else None})
     return snapshot
 
 
