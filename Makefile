@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql bench clean
+.PHONY: run test lint typecheck test-sqlite test-postgresql bench clean vendor
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ test-sqlite: $(STAMP)
 
 test-postgresql: $(STAMP)
 	$(BIN)/pytest --db=postgresql
+
+# `make vendor`: refresh the portal's front-end files from package-lock.json (needs npm; `make run`
+# does not).
+vendor:
+	$(PYTHON) scripts/vendor_assets.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
