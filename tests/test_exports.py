@@ -69,7 +69,7 @@ def record_history(api: Api) -> list[dict]:
     )  # fmt: skip
     amended = ok(
         api.post(
-            f"events/{ghosting['id']}/amend", {"severity": 2, "reason": "Called back the next day"}
+            f"events/{ghosting['id']}/amend", {"severity": 1, "reason": "Called back the next day"}
         )
     )
     rude = ok(

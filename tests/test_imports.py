@@ -449,3 +449,25 @@ def test_an_import_that_started_late_is_not_failed_while_it_runs(
         db.session.commit()
     assert recruiter.get(f"imports/{late['id']}").json["status"] == "running"
     assert recruiter.get(f"imports/{dead['id']}").json["status"] == "failed"
+
+
+def test_csv_cells_are_read_as_the_numbers_and_booleans_the_api_takes(
+    app, tenants, recruiter, redis_url
+):
+    report = imported(
+        recruiter, app, redis_url,
+        b"\n".join([
+            b"record,external_ref,name,contractor_ref,kind,severity,occurred_at,summary,"
+            b"addresses_ref,unsolicited",
+            b"contractor,C-1,Ana,,,,,,,",
+            b"event,E-1,,C-1,rudeness,4,2025-01-01T00:00:00Z,Rude,,",
+            b"step,S-1,,C-1,outreach,,2025-02-01T00:00:00Z,,E-1,TRUE",
+            b"event,E-2,,C-1,rudeness,four,2025-01-02T00:00:00Z,Rude again,,",
+        ]),
+    )  # fmt: skip
+    assert (report["rows_done"], report["rows_failed"]) == (4, 1)
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [(4, "severity")]
+    contractor = recruiter.get("contractors?q=Ana").json["items"][0]["id"]
+    (event,) = recruiter.get(f"contractors/{contractor}/events").json["items"]
+    (step,) = recruiter.get(f"contractors/{contractor}/rehabilitation").json["items"]
+    assert (event["severity"], step["unsolicited"]) == (4, True)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask
+from flask import Flask, request
 from webargs.flaskparser import FlaskParser
 
+from reputation.api.fields import document_rules
 from reputation.api.problems import PROBLEM_JSON, handle_http_exception
+from reputation.text import MAX_DEPTH
+
+# What the document says once for every operation; each string's `pattern` says it again.
+RULES = f"""Every string that enters, in a JSON body or a query string, is well-formed Unicode:
+no U+0000 and no lone surrogate (U+D800 to U+DFFF), and a query string is UTF-8. Every string
+of this document carries that rule as its `pattern` (read over code points, as ECMA-262 reads it
+with the `u` flag). A JSON body is nested at most {MAX_DEPTH} levels deep, and its booleans and
+numbers are JSON's own: `true`, not `1` or `"true"`; `3`, not `"3"`. A request that breaks a
+rule is a 422 naming the field; every error is application/problem+json (RFC 9457)."""
 
 
 class Parser(FlaskParser):
@@ -25,6 +37,28 @@ class Parser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
+
+    def arguments(
+        self, schema: Any, *, location: str = "json", required: bool = True, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """flask-smorest's, and a JSON body the document says is required is required: webargs
+        would read a missing one as `{}`. Say `required=False` where no body means no change."""
+        decorator = super().arguments(schema, location=location, required=required, **kwargs)
+        if location != "json" or not required:
+            return decorator
+
+        def with_body(view: Callable[..., Any]) -> Callable[..., Any]:
+            parsed = decorator(view)
+
+            @wraps(parsed)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                if not request.get_data(cache=True):
+                    flask_smorest.abort(422, messages={"json": {"": ["A JSON body is required."]}})
+                return parsed(*args, **kwargs)
+
+            return wrapper
+
+        return with_body
 
 
 class FieldErrorSchema(ma.Schema):
@@ -45,6 +79,11 @@ class ProblemSchema(ma.Schema):
 
 class Api(flask_smorest.Api):
     ERROR_SCHEMA = ProblemSchema
+
+    def _init_spec(self, **options: Any) -> None:
+        options.setdefault("info", {"description": RULES})
+        super()._init_spec(**options)  # type: ignore[misc]
+        document_rules(self.ma_plugin.converter)
 
     def _register_responses(self) -> None:
         # Error responses in the document are problem+json, as they are on the wire.

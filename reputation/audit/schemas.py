@@ -5,7 +5,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from reputation.api.fields import Timestamp, check_period
+from reputation.api.fields import Timestamp, check_period, period_start
 from reputation.api.pagination import PageArgs
 
 
@@ -27,7 +27,7 @@ class AuditQuerySchema(PageArgs):
     object_type = ma.fields.String(validate=validate.Length(max=50))
     object_id = ma.fields.String(validate=validate.Length(max=64))
     actor_id = ma.fields.String(validate=validate.Length(max=64))
-    since = Timestamp()
+    since = period_start("until")
     until = Timestamp()
 
     @ma.validates_schema

@@ -6,11 +6,13 @@ import marshmallow as ma
 from marshmallow import validate
 
 from reputation.api.fields import (
+    StrictInteger,
     Timestamp,
     check_period,
     evidence_urls,
     occurred_at,
     one_of,
+    period_start,
     required_text,
     text,
 )
@@ -53,7 +55,7 @@ class EventWithHistorySchema(EventSchema):
 
 class EventCreateSchema(ma.Schema):
     kind = one_of(KINDS, "conduct kind", required=True)
-    severity = ma.fields.Integer(
+    severity = StrictInteger(
         validate=validate.Range(min=MIN_SEVERITY, max=MAX_SEVERITY),
         metadata={"description": "1 (minor) to 5 (critical); defaults from the kind"},
     )
@@ -66,10 +68,18 @@ class EventCreateSchema(ma.Schema):
 
 
 class EventAmendSchema(ma.Schema):
-    """The fields that change; the rest carry over from the version amended."""
+    """The fields that change; the rest carry over from the version amended. At least one must
+    differ from it (the service's rule: it depends on the version stored)."""
 
-    kind = one_of(KINDS, "conduct kind")
-    severity = ma.fields.Integer(validate=validate.Range(min=MIN_SEVERITY, max=MAX_SEVERITY))
+    kind = one_of(
+        KINDS,
+        "conduct kind",
+        metadata={
+            "description": "Of the event's valence (see the taxonomy): a negative event stays "
+            "negative, a positive one positive"
+        },
+    )
+    severity = StrictInteger(validate=validate.Range(min=MIN_SEVERITY, max=MAX_SEVERITY))
     occurred_at = occurred_at()
     summary = ma.fields.String(validate=validate.Length(min=1, max=500))
     details = text(10_000)
@@ -86,7 +96,7 @@ class EventQuerySchema(PageArgs):
     kind = one_of(KINDS, "conduct kind")
     valence = one_of([v.value for v in Valence], "valence")
     status = one_of(STATUSES, "status")
-    occurred_from = Timestamp(data_key="from")
+    occurred_from = period_start("to", data_key="from")
     occurred_to = Timestamp(data_key="to")
 
     @ma.validates_schema

@@ -72,7 +72,8 @@ def retract_event(event: ConductEvent, reason: str) -> ConductEvent:
     event.status_changed_by = _changed_by()
     db.session.flush()
     record_audit("conduct_event.retracted", "conduct_event", event.id, {"reason": reason})
-    publish_event("conduct_event.retracted", EventSchema().dump(event))
+    # The event as the API shows it, and `reason` as this event type always carried it.
+    publish_event("conduct_event.retracted", {**EventSchema().dump(event), "reason": reason})
     recompute_after_commit(event.contractor_id)
     return event
 
@@ -80,14 +81,18 @@ def retract_event(event: ConductEvent, reason: str) -> ConductEvent:
 def amend_event(event: ConductEvent, changes: dict[str, Any]) -> ConductEvent:
     """A new version of the event, superseding this one, which stays readable.
 
-    An amendment keeps the event's valence: a negative event that proves positive is retracted
-    and recorded anew, so the steps that addressed it stay meaningful.
+    An amendment changes at least one of the recorded facts. It keeps the event's valence: a
+    negative event that proves positive is retracted and recorded anew, so the steps that
+    addressed it stay meaningful.
     """
     _current_version_or_409(event, "amended")
     reason = changes.pop("reason", None)
     facts = {**event.facts(), **changes}
     if "kind" in changes and "severity" not in changes:
         facts["severity"] = CONDUCT_KINDS[changes["kind"]].default_severity
+    if facts == event.facts():
+        # A version identical to the one it supersedes would say nothing, yet move the history.
+        raise Invalid(None, "An amendment changes at least one field.")
     if CONDUCT_KINDS[facts["kind"]].valence.value != event.valence:
         raise Invalid(
             "kind", "An amendment keeps the event's valence; retract it and record a new one."

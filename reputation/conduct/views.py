@@ -80,12 +80,17 @@ def retract(body: dict[str, str], event_id: uuid.UUID) -> Any:
 @conduct.arguments(EventAmendSchema)
 @conduct.response(201, EventSchema)
 def amend(body: dict[str, Any], event_id: uuid.UUID) -> Any:
-    """Record a new version of an event; the old one is kept, marked superseded."""
+    """Record a new version of an event; the old one is kept, marked superseded.
+
+    The amendment changes at least one field of the version amended (an identical version
+    would be a 422), and keeps the event's valence: a negative event that proves positive is
+    retracted and recorded anew."""
     event = get_or_404(ConductEvent, event_id, "conduct event")
     return service.amend_event(event, body)
 
 
 @taxonomy.route("", methods=["GET"])
+@taxonomy.doc(security=[])  # public: the kinds and the model's defaults are no secret
 @taxonomy.response(200)
 def describe() -> Any:
     """Every conduct and rehabilitation kind with the model's defaults (TRUST_MODEL.md §2)."""

@@ -5,7 +5,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from reputation.api.fields import one_of, required_text, text
+from reputation.api.fields import email_address, one_of, required_text, text
 from reputation.api.pagination import PageArgs
 from reputation.contractors.models import STATUSES
 from reputation.trust.policy import BANDS
@@ -33,24 +33,20 @@ class ContractorSchema(ma.Schema):
 
 class ContractorCreateSchema(ma.Schema):
     name = required_text(200)
-    email = ma.fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    email = email_address(load_default=None, allow_none=True)
     external_ref = text(100, load_default=None, allow_none=True)
     tags = tag_list(load_default=list)
     status = one_of(STATUSES, "status", load_default="active")
 
 
 class ContractorUpdateSchema(ma.Schema):
+    """The fields to change; the band and eligibility are the trust model's, not editable."""
+
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
-    email = ma.fields.Email(allow_none=True, validate=validate.Length(max=254))
+    email = email_address(allow_none=True)
     external_ref = text(100, allow_none=True)
     tags = tag_list()
     status = one_of(STATUSES, "status")
-    band = one_of(
-        BANDS,
-        "band",
-        metadata={"description": "The current band (never computed: insufficient_evidence)"},
-    )
-    eligible = ma.fields.Boolean(metadata={"description": "Currently eligible for a second chance"})
 
 
 class ContractorQuerySchema(PageArgs):

@@ -53,7 +53,8 @@ class ContractorById(MethodView):
         return contractor, {"ETag": contractor.etag}
 
     @evidence_writer
-    @contractors.arguments(ContractorUpdateSchema)
+    # No body, like `{}`, changes nothing.
+    @contractors.arguments(ContractorUpdateSchema, required=False)
     @contractors.response(200, ContractorSchema)
     def patch(self, changes: dict[str, Any], contractor_id: uuid.UUID) -> Any:
         """Change a contractor. Send `If-Match` with the ETag you read: a stale write is a 412."""

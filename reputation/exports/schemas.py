@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import url_for
 
-from reputation.api.fields import Timestamp, one_of
+from reputation.api.fields import StrictBoolean, Timestamp, one_of
 from reputation.exports import service
 from reputation.exports.models import Export
 from reputation.exports.rows import FORMATS, WHATS
@@ -53,7 +53,7 @@ class ExportCreateSchema(ma.Schema):
             "events, rehabilitation) or computed (assessments, trajectories) at or after it"
         },
     )
-    neutralise_formulas = ma.fields.Boolean(
+    neutralise_formulas = StrictBoolean(
         load_default=None,
         allow_none=True,
         metadata={

@@ -27,6 +27,7 @@ RECORDS = ("contractor", "event", "step")
 LIST_SEPARATORS = {"tags": ";", "evidence_urls": " "}
 BOOLEAN_COLUMNS = ("unsolicited",)
 BOOLEANS = {"true": True, "false": False}
+INTEGER_COLUMNS = ("severity",)
 COLUMNS = {
     "contractor": ("external_ref", "name", "email", "tags", "status"),
     "event": (
@@ -127,10 +128,13 @@ def _from_csv(cells: dict[str, str]) -> dict[str, Any] | RowRejected:
     for name, separator in LIST_SEPARATORS.items():
         if name in row:
             row[name] = [part for part in row[name].split(separator) if part]
+    # Anything else stays text, for the schema to refuse by name.
     for name in BOOLEAN_COLUMNS:
         if name in row:
-            # Anything but true or false stays text, for the schema to refuse by name.
             row[name] = BOOLEANS.get(row[name].strip().lower(), row[name])
+    for name in INTEGER_COLUMNS:
+        if name in row and row[name].strip().isascii() and row[name].strip().isdigit():
+            row[name] = int(row[name])
     return row
 
 

@@ -36,12 +36,15 @@ FORMAT_OF = {
     requestBody={
         "required": True,
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/x-ndjson": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string", "format": "binary", "minLength": 1}},
+            "application/x-ndjson": {
+                "schema": {"type": "string", "format": "binary", "minLength": 1}
+            },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
                 }
             },
         },

@@ -9,64 +9,88 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from reputation.api.fields import KeyedDict, StrictNumber
 from reputation.trust.policy import GRADED_BANDS, document_of, policy_from
 from reputation.trust.taxonomy import CONDUCT_KINDS, REHABILITATION_KINDS
 
 POSITIVE = validate.Range(min=0, min_inclusive=False, max=1e6)
 NON_NEGATIVE = validate.Range(min=0, max=1e6)
 FRACTION = validate.Range(min=0, max=1)
-SEVERITIES = validate.OneOf(["1", "2", "3", "4", "5"], error="Severities are 1 to 5.")
+SEVERITIES = ["1", "2", "3", "4", "5"]
+UNKNOWN_KIND = "Unknown kind: {input}. Allowed: {choices}."
 
 
-def kinds(names: Any) -> validate.OneOf:
-    return validate.OneOf(sorted(names), error="Unknown kind: {input}. Allowed: {choices}.")
+class PositiveKindPolicy(ma.Schema):
+    """A positive conduct kind's numbers: nothing repairs it, so it has no repair cap."""
+
+    half_life_days = StrictNumber(validate=POSITIVE)
+    base_weight = StrictNumber(validate=NON_NEGATIVE)
 
 
-class ConductKindPolicy(ma.Schema):
-    half_life_days = ma.fields.Float(validate=POSITIVE)
-    base_weight = ma.fields.Float(validate=NON_NEGATIVE)
-    repair_cap = ma.fields.Float(validate=FRACTION)
+class ConductKindPolicy(PositiveKindPolicy):
+    repair_cap = StrictNumber(validate=FRACTION)
 
 
 class RehabilitationKindPolicy(ma.Schema):
-    weight = ma.fields.Float(validate=NON_NEGATIVE)
-    repair_rate = ma.fields.Float(validate=FRACTION)
-    half_life_days = ma.fields.Float(validate=POSITIVE)
+    weight = StrictNumber(validate=NON_NEGATIVE)
+    repair_rate = StrictNumber(validate=FRACTION)
+    half_life_days = StrictNumber(validate=POSITIVE)
 
 
 class BandThresholds(ma.Schema):
-    trusted = ma.fields.Float(validate=FRACTION)
-    good_standing = ma.fields.Float(validate=FRACTION)
-    rebuilding = ma.fields.Float(validate=FRACTION)
-    caution = ma.fields.Float(validate=FRACTION)
+    """Each band's lower bound of E; they fall in order, trusted > good_standing > rebuilding >
+    caution, counting the defaults of the bands left out (TRUST_MODEL.md)."""
+
+    trusted = StrictNumber(validate=FRACTION)
+    good_standing = StrictNumber(validate=FRACTION)
+    rebuilding = StrictNumber(validate=FRACTION)
+    caution = StrictNumber(validate=FRACTION)
+
+
+def per_severity() -> KeyedDict:
+    return KeyedDict(
+        SEVERITIES, StrictNumber(validate=NON_NEGATIVE), error="Severities are 1 to 5."
+    )
 
 
 class PolicySchema(ma.Schema):
     """Any subset of the numbers; what is left out keeps its default."""
 
-    prior_weight = ma.fields.Float(validate=POSITIVE)
-    base_rate = ma.fields.Float(validate=FRACTION)
-    max_negative_age_days = ma.fields.Float(validate=POSITIVE)
-    severity_factor = ma.fields.Dict(keys=ma.fields.String(validate=SEVERITIES),
-                                     values=ma.fields.Float(validate=NON_NEGATIVE))  # fmt: skip
-    cooling_off_days = ma.fields.Dict(keys=ma.fields.String(validate=SEVERITIES),
-                                      values=ma.fields.Float(validate=NON_NEGATIVE))  # fmt: skip
-    conduct_kinds = ma.fields.Dict(
-        keys=ma.fields.String(validate=kinds(CONDUCT_KINDS)),
-        values=ma.fields.Nested(ConductKindPolicy),
+    prior_weight = StrictNumber(validate=POSITIVE)
+    base_rate = StrictNumber(validate=FRACTION)
+    max_negative_age_days = StrictNumber(validate=POSITIVE)
+    severity_factor = per_severity()
+    cooling_off_days = per_severity()
+    # Checked as ConductKindPolicy, and a positive kind's repair cap refused below, naming
+    # conduct_kinds; the document gives positive kinds the narrower schema that says so.
+    conduct_kinds = KeyedDict(
+        sorted(CONDUCT_KINDS),
+        ma.fields.Nested(ConductKindPolicy),
+        error=UNKNOWN_KIND,
+        documented={
+            name: ma.fields.Nested(PositiveKindPolicy)
+            for name, kind in CONDUCT_KINDS.items()
+            if kind.repair_cap is None
+        },
     )
-    rehabilitation_kinds = ma.fields.Dict(
-        keys=ma.fields.String(validate=kinds(REHABILITATION_KINDS)),
-        values=ma.fields.Nested(RehabilitationKindPolicy),
+    rehabilitation_kinds = KeyedDict(
+        sorted(REHABILITATION_KINDS), ma.fields.Nested(RehabilitationKindPolicy), error=UNKNOWN_KIND
     )
-    verification_factor = ma.fields.Dict(
-        keys=ma.fields.String(validate=validate.OneOf(["verified", "pending"])),
-        values=ma.fields.Float(validate=FRACTION),
+    verification_factor = KeyedDict(
+        ["verified", "pending"],
+        StrictNumber(validate=FRACTION),
+        error="Verification states are verified and pending.",
     )
-    unsolicited_outreach_factor = ma.fields.Float(validate=NON_NEGATIVE)
-    insufficient_evidence_above_u = ma.fields.Float(validate=FRACTION)
-    band_thresholds = ma.fields.Nested(BandThresholds)
-    eligibility_threshold = ma.fields.Float(validate=FRACTION)
+    unsolicited_outreach_factor = StrictNumber(validate=NON_NEGATIVE)
+    insufficient_evidence_above_u = StrictNumber(validate=FRACTION)
+    band_thresholds = ma.fields.Nested(
+        BandThresholds,
+        metadata={
+            "description": "In order: trusted > good_standing > rebuilding > caution, the "
+            "defaults counting for the bands left out"
+        },
+    )
+    eligibility_threshold = StrictNumber(validate=FRACTION)
 
     @ma.validates_schema
     def _thresholds_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:

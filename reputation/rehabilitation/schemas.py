@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from reputation.api.fields import evidence_urls, occurred_at, one_of, text
+from reputation.api.fields import StrictBoolean, evidence_urls, occurred_at, one_of, text
 from reputation.api.pagination import PageArgs
 from reputation.rehabilitation.models import SOURCES, STATUSES
 from reputation.trust.taxonomy import REHABILITATION_KINDS
@@ -35,9 +35,12 @@ class StepCreateSchema(ma.Schema):
     addresses_event_id = ma.fields.UUID(
         load_default=None,
         allow_none=True,
-        metadata={"description": "A negative event of this contractor that occurred before"},
+        metadata={
+            "description": "An event of this contractor that exists, is negative, is not "
+            "retracted and occurred before the step"
+        },
     )
-    unsolicited = ma.fields.Boolean(
+    unsolicited = StrictBoolean(
         load_default=False, metadata={"description": "No job was on the table"}
     )
     description = text(10_000, load_default="")

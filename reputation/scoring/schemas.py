@@ -4,7 +4,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from reputation.api.fields import Timestamp, check_period
+from reputation.api.fields import Timestamp, check_period, period_start
 
 
 class AssessmentSchema(ma.Schema):
@@ -51,7 +51,7 @@ class TrajectorySchema(ma.Schema):
 
 
 class PeriodSchema(ma.Schema):
-    start = Timestamp(data_key="from")
+    start = period_start("to", data_key="from")
     end = Timestamp(data_key="to")
 
     @ma.validates_schema

@@ -3,6 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from reputation.api.fields import StrictBoolean, email_address
 from reputation.roles import Role, Scope
 
 ROLES = [r.value for r in Role]
@@ -37,7 +38,7 @@ class PrincipalSchema(ma.Schema):
 
 class UserSchema(ma.Schema):
     id = ma.fields.String(dump_only=True)
-    email = ma.fields.Email(dump_only=True)
+    email = ma.fields.String(dump_only=True)
     name = ma.fields.String(dump_only=True)
     role = ma.fields.String(dump_only=True)
     active = ma.fields.Boolean(dump_only=True)
@@ -46,7 +47,7 @@ class UserSchema(ma.Schema):
 
 
 class UserCreateSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
+    email = email_address(required=True)
     name = ma.fields.String(load_default="", validate=validate.Length(max=200))
     role = ma.fields.String(required=True, validate=validate.OneOf(ROLES))
     password = ma.fields.String(
@@ -57,7 +58,7 @@ class UserCreateSchema(ma.Schema):
 class UserUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=validate.Length(max=200))
     role = ma.fields.String(validate=validate.OneOf(ROLES))
-    active = ma.fields.Boolean()
+    active = StrictBoolean()
     password = ma.fields.String(load_only=True, validate=validate.Length(min=12, max=1024))
 
 

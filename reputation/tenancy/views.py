@@ -78,6 +78,7 @@ def _failed(response: Response) -> bool:
     deduct_when=_failed,
 )
 @auth.arguments(LoginSchema)
+@auth.doc(security=[])  # what gives credentials asks for none
 @auth.response(200, PrincipalSchema)
 def login(credentials: dict[str, str]) -> Any:
     """Start a staff session (a cookie) with the agency's slug, an email and a password."""
@@ -93,6 +94,7 @@ def login(credentials: dict[str, str]) -> Any:
 
 
 @auth.route("/logout", methods=["POST"])
+@auth.doc(security=[])  # without a session, there is none to end: a 204 all the same
 @auth.response(204)
 def logout() -> None:
     """End the staff member's sessions.
@@ -155,7 +157,8 @@ class UserById(MethodView):
         return get_or_404(User, user_id, "staff member")
 
     @agency_manager
-    @users.arguments(UserUpdateSchema)
+    # No body, like `{}`, changes nothing.
+    @users.arguments(UserUpdateSchema, required=False)
     @users.response(200, UserSchema)
     def patch(self, changes: dict[str, Any], user_id: uuid.UUID) -> Any:
         """Change a staff member's role, name, password or whether they may sign in."""

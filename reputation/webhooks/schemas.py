@@ -6,30 +6,51 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from reputation.api.fields import Timestamp, one_of, text
+from reputation.api.fields import FullMatch, StrictBoolean, Timestamp, one_of, text
 from reputation.api.pagination import PageArgs
 from reputation.webhooks.models import EVENT_TYPES, FAILED, PENDING, PING, SUCCEEDED
 
 HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$"  # an HTTP token (RFC 9110)
+HEADER_VALUE = r"^[ -~]*$"  # printable ASCII: no line breaks, no NUL
 MAX_HEADERS = 20
-
-
-def _header_values_are_plain(headers: dict[str, str]) -> None:
-    if len(headers) > MAX_HEADERS:
-        raise ma.ValidationError(f"At most {MAX_HEADERS} custom headers.")
-    for name, value in headers.items():
-        if not (value.isascii() and value.isprintable()):
-            raise ma.ValidationError(
-                f"The value of {name} must be printable ASCII (no line breaks, no NUL)."
-            )
+# What the URL looks like; where it may point the service checks (webhooks/addresses.py): https
+# to public addresses, or http too where the operator allows private networks (development).
+WEBHOOK_URL = r"^https?://[!-~]+$"
 
 
 def _headers(**kwargs: Any) -> ma.fields.Dict:
     return ma.fields.Dict(
-        keys=ma.fields.String(validate=validate.Regexp(HEADER_NAME, error="Not a header name.")),
-        values=text(1000),
-        validate=_header_values_are_plain,
-        metadata={"description": "Sent with every message, e.g. an authorisation of your own"},
+        # OpenAPI 3.0 cannot state a rule for keys: the description does.
+        keys=ma.fields.String(validate=FullMatch(HEADER_NAME, error="Not a header name.")),
+        values=ma.fields.String(
+            validate=[
+                validate.Length(max=1000),
+                FullMatch(HEADER_VALUE, error="A header value is printable ASCII."),
+            ]
+        ),
+        validate=validate.Length(max=MAX_HEADERS, error=f"At most {MAX_HEADERS} custom headers."),
+        metadata={
+            "description": "Sent with every message, e.g. an authorisation of your own. Each "
+            "name is an HTTP field name (RFC 9110 token, up to 100 characters), neither one the "
+            "service sets (Content-Type, Content-Length, Host, User-Agent, Transfer-Encoding, "
+            "Connection) nor one starting with webhook-"
+        },
+        **kwargs,
+    )
+
+
+def _url(**kwargs: Any) -> ma.fields.String:
+    return ma.fields.String(
+        validate=[
+            validate.Length(min=1, max=2000),
+            FullMatch(WEBHOOK_URL, error="Webhook URLs use HTTPS, in printable ASCII."),
+        ],
+        metadata={
+            "description": "An https:// URL of printable ASCII, without credentials, whose host "
+            "resolves to public internet addresses only: checked when it is registered and at "
+            "every delivery (http:// and private addresses only where the operator allows "
+            "private networks, for development)"
+        },
         **kwargs,
     )
 
@@ -44,18 +65,18 @@ def _event_types(**kwargs: Any) -> ma.fields.List:
 
 
 class EndpointCreateSchema(ma.Schema):
-    url = ma.fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    url = _url(required=True)
     description = text(500, load_default="")
     event_types = _event_types(load_default=list)
-    enabled = ma.fields.Boolean(load_default=True)
+    enabled = StrictBoolean(load_default=True)
     headers = _headers(load_default=dict)
 
 
 class EndpointUpdateSchema(ma.Schema):
-    url = ma.fields.String(validate=validate.Length(min=1, max=2000))
+    url = _url()
     description = text(500)
     event_types = _event_types()
-    enabled = ma.fields.Boolean()
+    enabled = StrictBoolean()
     headers = _headers()
 
 

@@ -56,7 +56,8 @@ class Endpoint(MethodView):
         return service.find_endpoint(endpoint_id)
 
     @agency_manager
-    @webhooks.arguments(EndpointUpdateSchema)
+    # No body, like `{}`, changes nothing.
+    @webhooks.arguments(EndpointUpdateSchema, required=False)
     @webhooks.response(200, EndpointSchema)
     def patch(self, changes: dict[str, Any], endpoint_id: uuid.UUID) -> Any:
         """Change an endpoint; `enabled: true` turns a disabled one back on."""
