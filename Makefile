@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck test-sqlite test-postgresql bench clean vendor
+.PHONY: run test lint typecheck test-sqlite test-postgresql bench clean vendor translations
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,15 @@ test-postgresql: $(STAMP)
 # does not).
 vendor:
 	$(PYTHON) scripts/vendor_assets.py
+
+# `make translations`: gather the portal's strings, merge them into the French catalog, and
+# compile it (the compiled catalog is committed, so `make run` needs no build step).
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o reputation/translations/messages.pot .
+	$(BIN)/pybabel update -i reputation/translations/messages.pot -d reputation/translations \
+		--width 100
+	$(BIN)/pybabel compile -d reputation/translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

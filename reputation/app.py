@@ -36,11 +36,12 @@ from reputation.db import render_item
 from reputation.decisions.views import decisions
 from reputation.demo import demo_cli
 from reputation.exports.views import exports
-from reputation.extensions import db, limiter, login_manager, migrate
+from reputation.extensions import babel, csrf, db, limiter, login_manager, migrate
 from reputation.health import metrics
 from reputation.health.views import health
 from reputation.imports.views import imports
 from reputation.policy.views import policy
+from reputation.portal.views import register_portal, select_locale
 from reputation.rehabilitation.views import rehabilitation
 from reputation.scoring.cli import trust_cli
 from reputation.scoring.views import scoring
@@ -79,6 +80,12 @@ def register_extensions(app: Flask) -> None:
         compare_type=True,
     )
     login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=os.path.join(app.root_path, "translations"),
+    )
     metrics.init_app(app)
     register_security(app)
     register_request_hooks(app)
@@ -122,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)
+    register_portal(app)
     # Probes and scrapes come often and from one address; they are not API traffic.
     limiter.exempt(health)
 

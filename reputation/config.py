@@ -64,6 +64,17 @@ class Config:
     # hosts under it. Not `preload`: that commits the whole domain, the operator's decision.
     STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
+    # The portal checks its own forms' CSRF tokens (portal/views.py); the JSON API is guarded by
+    # its origin check (api/hooks.py) and API keys, which no browser sends on its own.
+    WTF_CSRF_CHECK_DEFAULT = False
+    # A form may stay open for a working day.
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    # The portal speaks English and French (the domain's own language): the staff member's
+    # setting, else the browser's Accept-Language.
+    LANGUAGES = ("en", "fr")
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+
     API_TITLE = "Reputation service"
     API_VERSION = "v1"
     OPENAPI_VERSION = "3.0.3"

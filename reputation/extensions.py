@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import g, request
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -36,3 +38,6 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 limiter = Limiter(key_func=principal_key)
+# The portal's forms and htmx requests carry its token; the JSON API has its own origin check.
+csrf = CSRFProtect()
+babel = Babel()

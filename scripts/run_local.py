@@ -65,7 +65,10 @@ def main() -> int:
         cwd=ROOT,
     )
     workers = subprocess.Popen([sys.executable, "-m", "workers"], cwd=ROOT)
-    print(f"\nThe service is at http://127.0.0.1:{port}/api/v1/docs (Ctrl-C stops it).\n")
+    print(
+        f"\nThe portal is at http://127.0.0.1:{port}/ and the API's docs at "
+        f"http://127.0.0.1:{port}/api/v1/docs (Ctrl-C stops it).\n"
+    )
 
     stopping = False
 

@@ -129,10 +129,28 @@ def test_failures_spread_over_many_addresses_meet_the_slower_account_limit(app, 
     with limits(app, RATELIMIT_LOGIN_ACCOUNT="5 per hour"):
         # Successful logins do not count against it.
         assert attempt(client, "192.0.2.1", "viewer@acme.test", PASSWORD) == 200
-        failures = [attempt(client, f"192.0.2.{n}", "viewer@acme.test", "guess") for n in range(6)]
+        stranger = app.test_client()
+        failures = [
+            attempt(stranger, f"192.0.2.{n}", "viewer@acme.test", "guess") for n in range(6)
+        ]
         assert failures == [401] * 5 + [429]
+        # A new browser, even with the right password, waits for the window to pass...
+        assert attempt(app.test_client(), "192.0.2.50", "viewer@acme.test", PASSWORD) == 429
+        # ...but the person's own browser, which signed in before, is never locked out.
+        assert attempt(client, "192.0.2.51", "viewer@acme.test", PASSWORD) == 200
         # Other accounts are untouched.
-        assert attempt(client, "192.0.2.99", "recruiter@acme.test", PASSWORD) == 200
+        assert attempt(stranger, "192.0.2.99", "recruiter@acme.test", PASSWORD) == 200
+
+
+def test_a_device_cookie_is_signed_and_names_no_one(app, client, tenants):
+    assert attempt(client, "192.0.2.1", "viewer@acme.test", PASSWORD) == 200
+    cookie = client.get_cookie("reputation_device")
+    assert cookie is not None and "viewer" not in cookie.value and cookie.http_only
+    forged = app.test_client()
+    forged.set_cookie("reputation_device", cookie.value[:-4] + "AAAA")
+    with limits(app, RATELIMIT_LOGIN_ACCOUNT="1 per hour"):
+        assert attempt(forged, "192.0.2.2", "viewer@acme.test", "guess") == 401
+        assert attempt(forged, "192.0.2.3", "viewer@acme.test", PASSWORD) == 429
 
 
 # Cross-site requests riding on a session cookie.

@@ -111,6 +111,8 @@ def content_security_policy(response: Response) -> str:
     """The policy of an answer that brings none of its own."""
     if response.mimetype != "text/html":
         return NOT_A_PAGE_POLICY
+    if g.get("csp_nonce"):
+        return portal_policy(g.csp_nonce)
     if request.endpoint == DOCS_ENDPOINT and response.status_code == 200:
         return docs_policy(response.get_data(as_text=True))
     return PAGE_POLICY
@@ -132,6 +134,21 @@ def docs_policy(page: str) -> str:
         "connect-src 'self'; "
         "base-uri 'none'; "
         "form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+
+
+def portal_policy(nonce: str) -> str:
+    """A portal page runs only the service's own scripts that carry this request's nonce, and
+    talks only to the service (htmx). Pico draws its form icons as data: images."""
+    return (
+        "default-src 'none'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self'; "
+        "img-src 'self' data:; "
+        "connect-src 'self'; "
+        "form-action 'self'; "
+        "base-uri 'none'; "
         "frame-ancestors 'none'"
     )
 

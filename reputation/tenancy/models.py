@@ -55,6 +55,8 @@ class User(TenantModel, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The portal's language for this person; None: their browser's Accept-Language.
+    locale: Mapped[str | None] = mapped_column(String(10))
 
     # Flask-Login
     @property

@@ -149,6 +149,13 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
     record_audit("user.password_changed", "user", user.id)
 
 
+def choose_language(user: User, locale: str | None, offered: tuple[str, ...]) -> None:
+    """The portal's language for this staff member; None leaves it to their browser."""
+    if locale is not None and locale not in offered:
+        raise Invalid("locale", f"The portal speaks {', '.join(offered)}.")
+    user.locale = locale
+
+
 def authenticate(agency_slug: str, email: str, password: str) -> User | None:
     """The active staff member these credentials name, or None.
 

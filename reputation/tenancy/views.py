@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import g
 from flask.views import MethodView
 from flask_login import login_user, logout_user
 from sqlalchemy import select
@@ -13,9 +13,8 @@ from reputation.api.blueprint import Blueprint
 from reputation.api.pagination import PageArgs, page_schema, paginate
 from reputation.audit.service import record_audit
 from reputation.errors import Forbidden, NotAuthenticated
-from reputation.extensions import limiter
 from reputation.roles import Role
-from reputation.tenancy import service
+from reputation.tenancy import login_limits, service
 from reputation.tenancy.auth import agency_manager, current_principal, signed_in, user_principal
 from reputation.tenancy.lookup import get_or_404
 from reputation.tenancy.models import ApiKey, User
@@ -38,45 +37,8 @@ api_keys = Blueprint(
 )
 
 
-def _config(name: str) -> str:
-    return str(current_app.config[name])
-
-
-def _login_account() -> str:
-    """The account a login names, read as `authenticate` reads it (the email stripped and
-    lower-cased), so that a spelling of it gets no fresh allowance."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return "none"
-    agency, email = body.get("agency"), body.get("email")
-    if not isinstance(agency, str) or not isinstance(email, str):
-        return "none"
-    return f"{agency[:63]}:{email.strip().lower()[:254]}"
-
-
-def _failed(response: Response) -> bool:
-    return response.status_code == 401
-
-
 @auth.route("/login", methods=["POST"])
-# An account from one address: the guesses of one attacker. Ten from their address lock out
-# their address alone, never the person they name, who signs in from elsewhere.
-@limiter.limit(
-    lambda: _config("RATELIMIT_LOGIN"),
-    key_func=lambda: f"login-pair:{_login_account()}:{request.remote_addr}",
-)
-# Any account from one address.
-@limiter.limit(
-    lambda: _config("RATELIMIT_LOGIN_ADDRESS"),
-    key_func=lambda: f"login-address:{request.remote_addr}",
-)
-# An account from anywhere, counting failures only: it slows guesses spread over many addresses
-# and takes many of them to reach.
-@limiter.limit(
-    lambda: _config("RATELIMIT_LOGIN_ACCOUNT"),
-    key_func=lambda: f"login-account:{_login_account()}",
-    deduct_when=_failed,
-)
+@login_limits.limited
 @auth.arguments(LoginSchema)
 @auth.doc(security=[])  # what gives credentials asks for none
 @auth.response(200, PrincipalSchema)
@@ -88,6 +50,7 @@ def login(credentials: dict[str, str]) -> Any:
     if user is None:
         raise NotAuthenticated("The agency, email or password is not right.")
     login_user(user)
+    login_limits.remember_device()
     g.principal = user_principal(user)
     record_audit("auth.login", "user", user.id)
     return g.principal
