@@ -10,6 +10,7 @@ from __future__ import annotations
 from tests.browser.conftest import expect, save_screenshot
 from tests.factories import PASSWORD, make_evidence
 
+
 def sign_in(page, email="recruiter@acme.test", labels=("Agency", "Email", "Password")) -> None:
     agency, email_label, password = labels
     page.get_by_label(agency).fill("acme")
