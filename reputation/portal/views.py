@@ -277,6 +277,7 @@ def contractor_page(contractor_id: uuid.UUID) -> Any:
         "marks": [{"at": e.occurred_at.timestamp(), "kind": "event"} for e in events]
         + [{"at": s.occurred_at.timestamp(), "kind": "step"} for s in steps],
         "labels": {
+            "time": _("Date"),
             "trust": _("Trust"),
             "projection": _("Projection"),
             "uncertainty": _("Uncertainty"),

@@ -66,7 +66,7 @@
     height: 320,
     scales: { y: { range: [0, 1] } },
     series: [
-      {},
+      { label: data.labels.time },
       { label: data.labels.trust, stroke: "#0d47a1", width: 2 },
       { label: data.labels.projection, stroke: "#0d47a1", dash: [6, 4], width: 2 },
       { label: data.labels.uncertainty, stroke: "rgba(13, 71, 161, 0.2)" },
