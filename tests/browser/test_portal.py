@@ -7,6 +7,10 @@ Every test here also fails if a page requested another origin or logged a consol
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.browser.conftest import expect, save_screenshot
 from tests.factories import PASSWORD, make_evidence
 
@@ -91,3 +95,33 @@ def test_the_contractors_page_reads_at_360_pixels(new_context, app, tenants, tmp
     save_screenshot(page, tmp_path / "contractors-360.png", full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360 + 1, f"the page scrolls sideways: {width} px wide"
+
+
+AXE = Path(__file__).parent.parent / "vendor" / "axe-core" / "axe.min.js"
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate(
+        """axe.run().then(result => result.violations
+            .filter(v => v.impact === "serious" || v.impact === "critical")
+            .map(v => `${v.id}: ${v.nodes.map(n => n.target.join(" ")).join(", ")}`))"""
+    )
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "fr-FR"])
+def test_the_main_pages_have_no_serious_accessibility_violation(new_context, app, tenants, locale):
+    ids = make_evidence(app, tenants[0])
+    # axe is the tests' own script, not the service's: this context lets it past the policy.
+    page = new_context(locale=locale, bypass_csp=True).new_page()
+    page.goto("/")
+    assert serious_violations(page) == []
+    page.locator("#agency").fill("acme")
+    page.locator("#email").fill("recruiter@acme.test")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").press("Enter")
+    for path in ("/contractors", f"/contractors/{ids['contractor_id']}", "/account"):
+        page.goto(path)
+        page.wait_for_load_state()
+        assert serious_violations(page) == [], (locale, path)
