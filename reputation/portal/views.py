@@ -43,6 +43,7 @@ from reputation.contractors import service as contractors
 from reputation.contractors.models import Contractor
 from reputation.errors import DomainError, Forbidden, Invalid, NotAuthenticated, NotFound
 from reputation.extensions import csrf, db
+from reputation.policy.service import policy_in_force
 from reputation.portal import labels
 from reputation.portal.forms import (
     ContractorSearchForm,
@@ -58,7 +59,7 @@ from reputation.tenancy import service as tenancy
 from reputation.tenancy.auth import user_principal
 from reputation.tenancy.lookup import get_or_404
 from reputation.tenancy.models import User
-from reputation.trust.policy import BANDS, Policy
+from reputation.trust.policy import BANDS
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,8 @@ def contractor_page(contractor_id: uuid.UUID) -> Any:
     snapshot = scoring.snapshot_of(contractor)
     events = list(db.session.scalars(conduct.search(contractor)))
     steps = list(db.session.scalars(rehabilitation.search(contractor)))
-    policy = Policy()
+    # The agency's own thresholds, which its policy may have moved.
+    policy = policy_in_force()[0]
     chart = {
         "points": [
             {"at": p.at.timestamp(), "trust": p.trust, "uncertainty": p.uncertainty}
