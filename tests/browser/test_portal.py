@@ -86,15 +86,25 @@ def test_another_agencys_contractor_is_the_404_page(page, page_watch, app, tenan
     expect(page.get_by_role("heading", name="Nothing here")).to_be_visible()
 
 
-def test_the_contractors_page_reads_at_360_pixels(new_context, app, tenants, tmp_path):
-    make_evidence(app, tenants[0])
-    page = new_context(viewport={"width": 360, "height": 740}).new_page()
+@pytest.mark.parametrize("locale", ["en-GB", "fr-FR"])
+def test_the_main_pages_read_at_360_pixels(new_context, app, tenants, tmp_path, locale):
+    ids = make_evidence(app, tenants[0])
+    page = new_context(viewport={"width": 360, "height": 740}, locale=locale).new_page()
     page.goto("/")
-    sign_in(page)
+    page.locator("#agency").fill("acme")
+    page.locator("#email").fill("recruiter@acme.test")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password").press("Enter")
     expect(page.get_by_role("link", name="Sam Contractor")).to_be_visible()
-    save_screenshot(page, tmp_path / "contractors-360.png", full_page=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360 + 1, f"the page scrolls sideways: {width} px wide"
+    for name, path in (
+        ("contractors", "/contractors"),
+        ("contractor", f"/contractors/{ids['contractor_id']}"),
+    ):
+        page.goto(path)
+        page.wait_for_load_state()
+        save_screenshot(page, tmp_path / f"{name}-360-{locale}.png", full_page=True)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 360 + 1, f"{path} scrolls sideways: {width} px wide"
 
 
 AXE = Path(__file__).parent.parent / "vendor" / "axe-core" / "axe.min.js"
