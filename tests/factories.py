@@ -125,3 +125,21 @@ def make_webhook(app: Flask, tenant: Tenant) -> dict[str, uuid.UUID]:
         ids = {"endpoint_id": endpoint.id, "message_id": message_id}
         db.session.commit()
     return ids
+
+
+def objects_of(app: Flask, tenant: Tenant, role: str = "recruiter", scope: str = "write") -> dict:
+    """An object of `tenant` for every kind of id a path of the API can name (the staff member
+    of `role`, the API key of `scope`), as the strings a path holds.
+
+    A new path parameter needs a line here: the cross-tenant walk and the fuzzer fail on any
+    they do not know.
+    """
+    return {
+        "user_id": str(tenant.users[role]),
+        "key_id": str(tenant.key_ids[scope]),
+        **{name: str(value) for name, value in make_evidence(app, tenant).items()},
+        "import_id": str(make_import(app, tenant)),
+        "simulation_id": str(make_simulation(app, tenant)),
+        "export_id": str(make_export(app, tenant)),
+        **{name: str(value) for name, value in make_webhook(app, tenant).items()},
+    }

@@ -50,14 +50,7 @@ from reputation.rehabilitation.service import record_step
 from reputation.tenancy import service as tenancy
 from reputation.tenancy.scope import agency_scope
 from reputation.webhooks.service import create_endpoint
-from tests.factories import (
-    PASSWORD,
-    make_evidence,
-    make_export,
-    make_import,
-    make_simulation,
-    make_webhook,
-)
+from tests.factories import PASSWORD, objects_of
 
 # Operations that would end the session the fuzzing runs in, or trip the login rate limit.
 SESSION_ENDING = {"/api/v1/auth/logout", "/api/v1/auth/password", "/api/v1/auth/login"}
@@ -143,16 +136,7 @@ def objects(app, tenants, tmp_path, monkeypatch) -> dict[str, str]:
     """An object of the owner's agency for every kind of id a path names. The owner's own id is
     not among them: a change to one's own role or password is another matter."""
     monkeypatch.setitem(app.config, "IMPORT_DIR", str(tmp_path / "imports"))
-    acme, _ = tenants
-    return {
-        "user_id": str(acme.users["viewer"]),
-        "key_id": str(acme.key_ids["read"]),
-        **{name: str(value) for name, value in make_evidence(app, acme).items()},
-        "import_id": str(make_import(app, acme)),
-        "simulation_id": str(make_simulation(app, acme)),
-        "export_id": str(make_export(app, acme)),
-        **{name: str(value) for name, value in make_webhook(app, acme).items()},
-    }
+    return objects_of(app, tenants[0], role="viewer", scope="read")
 
 
 def make_fresh(app: Flask, agency_id: uuid.UUID, contractor_id: str, name: str) -> str:
@@ -265,7 +249,7 @@ class Target:
         self.document, self.operation = document, operation
         names = re.findall(r"{(\w+)}", operation.path)
         unknown = [name for name in names if name not in objects]
-        assert not unknown, f"{operation.path}: add an object for {unknown} to objects()"
+        assert not unknown, f"{operation.path}: add an object for {unknown} to objects_of()"
         self.path_parameters = {name: objects[name] for name in names}
         self.fresh = FRESH.get(operation.label)
         self.make = make

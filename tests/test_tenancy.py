@@ -16,14 +16,7 @@ from reputation.extensions import db
 from reputation.tenancy.models import User
 from reputation.tenancy.scope import CrossTenantWrite, agency_scope
 from tests.conftest import Api, login
-from tests.factories import (
-    PASSWORD,
-    make_evidence,
-    make_export,
-    make_import,
-    make_simulation,
-    make_webhook,
-)
+from tests.factories import PASSWORD, make_evidence, make_export, make_webhook, objects_of
 
 # Bodies that pass validation, for routes whose body is checked before the object is looked up.
 # A route that takes a body with required fields adds one here.
@@ -42,22 +35,6 @@ VALID_BODIES: dict[tuple[str, str], dict] = {
     ("post", "/api/v1/rehabilitation/{step_id}/verify"): {"decision": "verified"},
     ("post", "/api/v1/webhooks/endpoints/{endpoint_id}/recover"): {"since": "2025-01-01T00:00:00Z"},
 }
-
-
-def objects_of(app, tenant) -> dict[str, str]:
-    """An object of `tenant` for every kind of id a path can name.
-
-    A new path parameter needs a line here: the walk below fails on any it does not know.
-    """
-    return {
-        "user_id": str(tenant.users["recruiter"]),
-        "key_id": str(tenant.key_ids["write"]),
-        **{name: str(value) for name, value in make_evidence(app, tenant).items()},
-        "import_id": str(make_import(app, tenant)),
-        "simulation_id": str(make_simulation(app, tenant)),
-        "export_id": str(make_export(app, tenant)),
-        **{name: str(value) for name, value in make_webhook(app, tenant).items()},
-    }
 
 
 def test_every_route_answers_404_for_another_agencys_objects(app, tenants, client):

@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 
 import flask_smorest
 import marshmallow as ma
-from flask import Flask, request
+from flask import Flask, g, request
 from webargs.flaskparser import FlaskParser
 
 from reputation.api.fields import document_rules
@@ -27,6 +27,12 @@ rule is a 422 naming the field; every error is application/problem+json (RFC 945
 class Parser(FlaskParser):
     # Unknown fields in a body are errors (marshmallow's RAISE); in a query string, ignored. The
     # text of both has passed the text rule already (api/hooks.py).
+
+    def _raw_load_json(self, req: Any) -> Any:
+        # The text rule parsed the body already; its result is read, not parsed a second time.
+        if "json_body" in g:
+            return g.json_body
+        return super()._raw_load_json(req)
 
     def _handle_invalid_json_error(
         self, error: Any, req: Any, *args: Any, **kwargs: Any

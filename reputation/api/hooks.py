@@ -91,6 +91,7 @@ def _check_text() -> None:
         else:
             for path, why in text.faults(body):
                 messages.setdefault("json", {})[path] = [why]
+            g.json_body = body  # the arguments parser takes it from here: one parse a request
     if messages:
         flask_smorest.abort(422, messages=messages)
 

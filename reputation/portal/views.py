@@ -37,7 +37,6 @@ from wtforms.fields.choices import SelectChoice
 
 from reputation.api.pagination import paginate
 from reputation.api.problems import handle_http_exception
-from reputation.audit.service import record_audit
 from reputation.conduct import service as conduct
 from reputation.contractors import service as contractors
 from reputation.contractors.models import Contractor
@@ -56,7 +55,7 @@ from reputation.scoring import service as scoring
 from reputation.scoring.models import TrustSnapshot
 from reputation.tenancy import login_limits
 from reputation.tenancy import service as tenancy
-from reputation.tenancy.auth import user_principal
+from reputation.tenancy.auth import start_session
 from reputation.tenancy.lookup import get_or_404
 from reputation.tenancy.models import User
 from reputation.trust.policy import BANDS
@@ -166,10 +165,7 @@ def sign_in() -> Any:
     if form.validate_on_submit():
         user = tenancy.authenticate(form.agency.data, form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
-            login_limits.remember_device()
-            g.principal = user_principal(user)
-            record_audit("auth.login", "user", user.id)
+            start_session(user)
             return redirect(_local(request.args.get("next")) or url_for("portal.contractors_page"))
         form.password.errors = [_("The agency, email or password is not right.")]
         status = 401

@@ -256,24 +256,19 @@ def current_assessment(contractor: Contractor) -> TrustSnapshot:
         _store(snapshot, model.assess(model.Evidence(), clock.now(), policy), policy_version)
         snapshot.pending = True
         return snapshot
-    snapshot.pending = is_pending(snapshot, evidence_watermark(contractor))
-    return snapshot
+    return with_pending([snapshot])[0]
 
 
 def with_pending(snapshots: Sequence[TrustSnapshot]) -> Sequence[TrustSnapshot]:
-    """These stored assessments (a page of an export), each marked `pending` as
-    `current_assessment` marks one, in four queries for the lot."""
+    """These stored assessments, each marked `pending` when evidence changed after it was
+    computed (a recompute is on its way); four queries however many there are."""
     latest = evidence_watermarks([snapshot.contractor_id for snapshot in snapshots])
     for snapshot in snapshots:
-        snapshot.pending = is_pending(snapshot, latest.get(snapshot.contractor_id))
+        watermark = latest.get(snapshot.contractor_id)
+        snapshot.pending = watermark is not None and (
+            snapshot.evidence_watermark is None or watermark > snapshot.evidence_watermark
+        )
     return snapshots
-
-
-def is_pending(snapshot: TrustSnapshot, watermark: datetime | None) -> bool:
-    """Evidence changed after the snapshot was computed: a recompute is on its way."""
-    return watermark is not None and (
-        snapshot.evidence_watermark is None or watermark > snapshot.evidence_watermark
-    )
 
 
 def trajectory_points(

@@ -11,13 +11,15 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from flask import g, request
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from reputation import clock
+from reputation.audit.service import record_audit
 from reputation.errors import Forbidden, NotAuthenticated
 from reputation.extensions import db, login_manager
 from reputation.roles import AGENCY_MANAGERS, AUDIT_READERS, EVIDENCE_WRITERS, Role, Scope
+from reputation.tenancy import login_limits
 from reputation.tenancy.models import ApiKey, User
 from reputation.tenancy.scope import enter_agency
 
@@ -79,6 +81,17 @@ def user_principal(user: User) -> Principal:
     return Principal(
         kind="user", id=user.id, agency_id=user.agency_id, label=user.email, role=Role(user.role)
     )
+
+
+def start_session(user: User) -> Principal:
+    """A staff member who has just signed in, through the API or the portal: the session
+    cookie, this browser remembered as theirs (login_limits), the request's principal and the
+    audit row."""
+    login_user(user)
+    login_limits.remember_device()
+    g.principal = user_principal(user)
+    record_audit("auth.login", "user", user.id)
+    return g.principal
 
 
 @login_manager.user_loader

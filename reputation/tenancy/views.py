@@ -11,11 +11,10 @@ from sqlalchemy import select
 from reputation.api import idempotency
 from reputation.api.blueprint import Blueprint
 from reputation.api.pagination import PageArgs, page_schema, paginate
-from reputation.audit.service import record_audit
 from reputation.errors import Forbidden, NotAuthenticated
 from reputation.roles import Role
 from reputation.tenancy import login_limits, service
-from reputation.tenancy.auth import agency_manager, current_principal, signed_in, user_principal
+from reputation.tenancy.auth import agency_manager, current_principal, signed_in, start_session
 from reputation.tenancy.lookup import get_or_404
 from reputation.tenancy.models import ApiKey, User
 from reputation.tenancy.schemas import (
@@ -49,11 +48,7 @@ def login(credentials: dict[str, str]) -> Any:
     )
     if user is None:
         raise NotAuthenticated("The agency, email or password is not right.")
-    login_user(user)
-    login_limits.remember_device()
-    g.principal = user_principal(user)
-    record_audit("auth.login", "user", user.id)
-    return g.principal
+    return start_session(user)
 
 
 @auth.route("/logout", methods=["POST"])
