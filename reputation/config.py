@@ -64,7 +64,7 @@ class Config:
     # hosts under it. Not `preload`: that commits the whole domain, the operator's decision.
     STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
-    # The portal checks its own forms' CSRF tokens (portal/views.py); the JSON API is guarded by
+    # The portal checks its own forms' CSRF tokens (portal/blueprint.py); the JSON API is guarded by
     # its origin check (api/hooks.py) and API keys, which no browser sends on its own.
     WTF_CSRF_CHECK_DEFAULT = False
     # A form may stay open for a working day.

@@ -11,14 +11,14 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from flask import Flask
+from flask import Flask, url_for
 
 from reputation.portal import labels
-from reputation.portal.views import portal
+from reputation.portal.blueprint import portal
 from reputation.trust.policy import BANDS
 from reputation.trust.taxonomy import CONDUCT_KINDS, REHABILITATION_KINDS
 from tests.conftest import repo_root
-from tests.factories import PASSWORD, make_evidence
+from tests.factories import PASSWORD, make_evidence, objects_of
 
 CATALOG = repo_root() / "reputation/translations/fr/LC_MESSAGES"
 NONCE = re.compile(r"script-src 'self' 'nonce-([A-Za-z0-9_-]{16,})'")
@@ -99,19 +99,49 @@ def test_every_page_carries_a_policy_with_a_fresh_nonce(app, tenants, recruiter)
     assert len(nonces) == 4
 
 
-def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(app, recruiter):
-    routes = [
+def portal_routes(app, methods):
+    return [
         rule
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith(f"{portal.name}.") and rule.methods & {"POST", "PUT", "DELETE"}
+        if rule.endpoint.startswith(f"{portal.name}.") and rule.methods & methods
     ]
+
+
+def path_of(app, rule, objects):
+    """The rule's address, its ids taken from `objects` (tests/factories.objects_of)."""
+    with app.test_request_context():
+        return url_for(rule.endpoint, **{name: objects[name] for name in rule.arguments})
+
+
+def test_every_state_changing_route_refuses_a_request_without_the_csrf_token(app, tenants):
+    owner = app.test_client()
+    assert sign_in(owner, email="owner@acme.test").status_code == 302
+    objects = objects_of(app, tenants[0], role="viewer", scope="read")
+    routes = portal_routes(app, {"POST", "PUT", "PATCH", "DELETE"})
     assert len(routes) >= 3
     for rule in routes:
-        answer = recruiter.post(rule.rule, data={"locale": "fr"})
+        answer = owner.post(path_of(app, rule, objects), data={"locale": "fr"})
         assert answer.status_code == 400, rule.rule
         assert "did not come from this site" in answer.get_data(as_text=True)
     # Nothing was changed: still signed in, still in English.
-    assert "Contractors" in recruiter.get("/contractors").get_data(as_text=True)
+    assert "Contractors" in owner.get("/contractors").get_data(as_text=True)
+
+
+def test_every_page_naming_another_agencys_object_is_the_404_page(app, tenants):
+    owner = app.test_client()
+    assert sign_in(owner, email="owner@acme.test").status_code == 302
+    token = csrf_token(owner.get("/account").get_data(as_text=True), "password-csrf_token")
+    theirs = objects_of(app, tenants[1], role="viewer", scope="read")
+    walked = 0
+    for rule in portal_routes(app, {"GET", "POST"}):
+        if not rule.arguments - {"filename"} or rule.endpoint == "portal.static":
+            continue
+        path = path_of(app, rule, theirs)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            answer = owner.open(path, method=method, headers={"X-CSRFToken": token})
+            assert (answer.status_code, answer.mimetype) == (404, "text/html"), (method, path)
+            walked += 1
+    assert walked >= 1
 
 
 def test_another_agencys_contractor_is_the_404_page(app, tenants, recruiter):

@@ -1,0 +1,174 @@
+"""The portal's blueprint and what every page shares: the script nonce and the CSRF check, the
+role guards, safe `next` addresses, form errors from a service's refusal, and the error pages.
+
+Each area of the portal (contractors, policy, team, integrations, audit) is a module of views on
+this one blueprint; `views.register_portal` brings them together.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from reputation.errors import Conflict, DomainError, Forbidden, Gone, NotAuthenticated, NotFound
+from reputation.extensions import csrf
+from reputation.roles import AGENCY_MANAGERS, AUDIT_READERS, EVIDENCE_WRITERS, Role
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+portal = Blueprint(
+    "portal",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/portal/static",
+)
+
+PER_PAGE = 25
+MANIFEST = Path(__file__).parent / "static" / "vendor" / "manifest.json"
+
+
+@functools.cache
+def _manifest() -> dict[str, Any]:
+    return dict(json.loads(MANIFEST.read_text())["files"])
+
+
+def asset(path: str) -> dict[str, str]:
+    """A vendored file's address and its Subresource Integrity hash (static/vendor/manifest)."""
+    return {
+        "url": url_for("portal.static", filename=path),
+        "integrity": _manifest()[path]["integrity"],
+    }
+
+
+@portal.before_request
+def _protect() -> None:
+    # A fresh nonce for this page's scripts (api/security.py puts it in the policy), and the
+    # CSRF token checked on every state-changing request, forms and htmx alike.
+    g.csp_nonce = secrets.token_urlsafe(16)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        csrf.protect()
+
+
+def _role() -> Role | None:
+    principal = g.get("principal")
+    return principal.role if principal is not None and principal.kind == "user" else None
+
+
+@portal.app_context_processor
+def _page_context() -> dict[str, Any]:
+    role = _role()
+    return {
+        "csp_nonce": g.get("csp_nonce", ""),
+        "languages": current_app.config["LANGUAGES"],
+        # What the signed-in staff member may do: the pages show only those controls.
+        "may_write": role in EVIDENCE_WRITERS,
+        "may_manage": role in AGENCY_MANAGERS,
+        "may_audit": role in AUDIT_READERS,
+    }
+
+
+def _staff(roles: frozenset[Role] | None, denial: Any) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            role = _role()
+            if role is None:
+                return redirect(url_for("portal.sign_in", next=request.full_path.rstrip("?")))
+            if roles is not None and role not in roles:
+                raise Forbidden(str(denial))
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+# Pages declare who may use them with one of these (the API's guards are in tenancy/auth.py).
+# Signed out, any of them sends the person to sign in, and back after.
+staff_only = _staff(None, "")
+writers_only = _staff(
+    EVIDENCE_WRITERS, _l("Only recruiters, admins and owners change the agency's evidence.")
+)
+managers_only = _staff(AGENCY_MANAGERS, _l("Only the agency's owners and admins may do this."))
+audit_readers_only = _staff(
+    AUDIT_READERS, _l("Only the agency's owners, admins and viewers read the audit log.")
+)
+
+
+def local(target: str | None) -> str | None:
+    """`next` only when it stays on this site: a path, never another host (browsers read a
+    backslash as a slash, so `/\\host` is `//host`)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
+
+
+def field_error(form: Any, refused: DomainError) -> None:
+    """A service's refusal beside the field it names, else at the top of the page."""
+    field = getattr(form, refused.field or "", None)
+    if field is not None:
+        field.errors = [*field.errors, refused.detail]
+    else:
+        flash(refused.detail, "error")
+
+
+# Error pages, in the portal's look.
+
+
+def error_page(status: int, message: str) -> tuple[str, int]:
+    titles = {
+        400: _("This request could not be used"),
+        403: _("You may not do this"),
+        404: _("Nothing here"),
+        409: _("This could not be done"),
+        500: _("Something went wrong on our side"),
+    }
+    return render_template(
+        "portal/error.html", status=status, title=titles.get(status, titles[400]), message=message
+    ), status
+
+
+@portal.errorhandler(DomainError)
+def _refused(error: DomainError) -> Any:
+    if isinstance(error, NotAuthenticated):
+        return redirect(url_for("portal.sign_in", next=request.full_path.rstrip("?")))
+    if isinstance(error, NotFound):
+        return error_page(404, _("There is no such page or object in your agency."))
+    if isinstance(error, Forbidden):
+        return error_page(403, error.detail)
+    if isinstance(error, Conflict | Gone):
+        return error_page(409, error.detail)
+    return error_page(400, error.detail)
+
+
+@portal.errorhandler(CSRFError)
+def _forged(error: CSRFError) -> Any:
+    return error_page(400, _("The form had expired or did not come from this site; try again."))
+
+
+@portal.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> Any:
+    status = error.code or 500
+    return error_page(status if status in (400, 403, 404, 409) else 400, str(error.description))
+
+
+@portal.errorhandler(Exception)
+def _unexpected(error: Exception) -> Any:
+    log.exception("unhandled error on a portal page", exc_info=error)
+    return error_page(500, _("It has been logged. Try again in a moment."))
