@@ -43,7 +43,7 @@ translations: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		-o reputation/translations/messages.pot .
 	$(BIN)/pybabel update -i reputation/translations/messages.pot -d reputation/translations \
-		--width 100
+		--width 100 --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d reputation/translations
 
 clean:
