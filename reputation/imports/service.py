@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from flask import current_app, g
 from rq import get_current_job
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import DataError
 
 from reputation import clock, jobs, text
@@ -54,6 +54,11 @@ def import_directory() -> str:
 
 def agency_folder(agency_id: uuid.UUID) -> str:
     return os.path.join(import_directory(), str(agency_id))
+
+
+def format_of(filename: str) -> str:
+    """The format an uploaded file's name says: JSONL for `.jsonl` and `.ndjson`, else CSV."""
+    return "jsonl" if filename.endswith((".jsonl", ".ndjson")) else "csv"
 
 
 def create_import(filename: str, format: str, upload: IO[bytes]) -> Import:
@@ -297,18 +302,30 @@ def _apply(row: rows.Row, known: dict[str, Contractor]) -> Contractor | None:
     return contractor
 
 
+def search() -> Select[tuple[Import]]:
+    """The agency's imports, newest first."""
+    return (
+        select(Import)
+        .where(Import.agency_id == current_agency_id())
+        .order_by(Import.created_at.desc(), Import.id.desc())
+    )
+
+
+def row_errors(record: Import) -> Select[tuple[ImportRowError]]:
+    """The rows the import could not apply, by row number."""
+    return (
+        select(ImportRowError)
+        .where(
+            ImportRowError.agency_id == record.agency_id,
+            ImportRowError.import_id == record.id,
+        )
+        .order_by(ImportRowError.row_number, ImportRowError.id)
+    )
+
+
 def with_errors(record: Import, page: int, per_page: int) -> Import:
     """The import with `errors` set to a page of the rows it could not apply, by row number."""
     record.errors = list(
-        db.session.scalars(
-            select(ImportRowError)
-            .where(
-                ImportRowError.agency_id == record.agency_id,
-                ImportRowError.import_id == record.id,
-            )
-            .order_by(ImportRowError.row_number)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
+        db.session.scalars(row_errors(record).limit(per_page).offset((page - 1) * per_page))
     )
     return record

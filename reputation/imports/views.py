@@ -60,7 +60,7 @@ def upload(args: dict[str, Any]) -> Any:
             raise Invalid("file", "Send the file in the `file` field.")
         filename = file.filename or filename
         stream = file.stream
-        guessed = "jsonl" if filename.endswith((".jsonl", ".ndjson")) else "csv"
+        guessed = service.format_of(filename)
     elif request.headers.get(idempotency.HEADER):
         # The Idempotency-Key's fingerprint has read the body already (it is kept in memory).
         body, limit = request.get_data(), request.max_content_length

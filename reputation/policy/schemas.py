@@ -127,7 +127,10 @@ class SimulationSchema(ma.Schema):
     overrides = ma.fields.Dict()
     result = ma.fields.Dict(
         allow_none=True,
-        metadata={"description": "contractors, band_changes, eligibility_changes, changes"},
+        metadata={
+            "description": "as_of, policy_version (the version in force it was compared "
+            "with), contractors, band_changes, eligibility_changes, changes"
+        },
     )
     created_at = ma.fields.DateTime()
     finished_at = ma.fields.DateTime(allow_none=True)

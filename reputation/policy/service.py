@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -22,6 +23,11 @@ def current_version() -> PolicyVersion | None:
 
 def version(number: int) -> PolicyVersion | None:
     return db.session.scalar(select(PolicyVersion).where(PolicyVersion.version == number))
+
+
+def versions() -> list[PolicyVersion]:
+    """Every version the agency has made, the first first (version 0, the defaults, is no row)."""
+    return list(db.session.scalars(select(PolicyVersion).order_by(PolicyVersion.version)))
 
 
 def policy_in_force() -> tuple[Policy, int]:
@@ -67,3 +73,42 @@ def describe(row: PolicyVersion | None) -> dict[str, Any]:
         "overrides": row.overrides,
         "policy": document_of(policy_from(row.overrides)),
     }
+
+
+def numbers_of(policy: Policy) -> dict[str, float]:
+    """Every number of a policy by its path in the document, in the document's order:
+    `eligibility_threshold`, `severity_factor.3`, `conduct_kinds.rudeness.half_life_days`…"""
+    numbers: dict[str, float] = {}
+
+    def walk(path: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{path}.{key}" if path else key, inner)
+        else:
+            numbers[path] = float(value)
+
+    walk("", document_of(policy))
+    return numbers
+
+
+def overrides_of(numbers: Mapping[str, float]) -> dict[str, Any]:
+    """The overrides document (as `PUT /policy` takes it) that gives these numbers, each named
+    by its path (`numbers_of`): only those that differ from the model's defaults are kept."""
+    defaults = numbers_of(Policy())
+    overrides: dict[str, Any] = {}
+    for path, value in numbers.items():
+        if value == defaults[path]:
+            continue
+        *parents, leaf = path.split(".")
+        node = overrides
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return overrides
+
+
+def differences(before: Policy, after: Policy) -> list[tuple[str, float, float]]:
+    """The numbers that differ between two policies: each path with its value before and after,
+    in the document's order."""
+    old, new = numbers_of(before), numbers_of(after)
+    return [(path, old[path], new[path]) for path in new if old[path] != new[path]]

@@ -1,14 +1,32 @@
-"""The words the portal shows for the model's names: kinds, bands, severities, statuses.
+"""The words the portal shows for the model's names (kinds, bands, severities, statuses, sources,
+decisions) and the plain sentences it makes of an assessment's blockers and next steps.
 
 Each is a literal here so that the catalogs (reputation/translations) carry it; the taxonomy
 itself (reputation/trust/taxonomy.py) stays the one source of the names and numbers, and a test
-checks that every name it has is labelled here.
+checks that every name it has is labelled here. The model's blockers carry English `detail`
+text; the pages speak from their codes instead, in the reader's language.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from flask_babel import format_date, format_decimal, format_number, ngettext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+
+
+class Incident(Protocol):
+    """What a sentence needs of a conduct event to name it."""
+
+    kind: str
+    severity: int
+    occurred_at: datetime
+
 
 # Kind: (label, what it records), from TRUST_MODEL.md §2.
 CONDUCT_KINDS = {
@@ -161,3 +179,191 @@ def band_badge(band: str) -> Markup:
     return Markup('<mark class="band band-{}" title="{}">{}</mark>').format(
         band, band_description(band), band_label(band)
     )
+
+
+CONTRACTOR_STATUSES = {"active": _l("Active"), "archived": _l("Archived")}
+
+# Who told the agency, as a person recording by hand names them (an import records its own).
+SOURCES = {
+    "agency": _l("The agency"),
+    "client": _l("A client"),
+    "colleague": _l("A colleague"),
+    "contractor": _l("The contractor"),
+    "referee": _l("A referee"),
+}
+
+DECISIONS = {
+    "engage": _l("Engage"),
+    "decline": _l("Decline"),
+    "probation": _l("Engage on probation"),
+}
+
+# How a next step names the evidence it asks for, at the start of a sentence: each its own
+# literal, since a language may agree the words with the kind (« une formation vérifiée », « un
+# suivi vérifié »).
+VERIFIED_STEPS = {
+    "acknowledgement": _l("A verified acknowledgement"),
+    "outreach": _l("A verified outreach"),
+    "listening": _l("A verified listening session"),
+    "remediation": _l("A verified remediation"),
+    "goodwill_gesture": _l("A verified goodwill gesture"),
+    "reference": _l("A verified reference"),
+    "training": _l("Verified training"),
+    "probation_completed": _l("A verified completed probation"),
+    "follow_up": _l("A verified follow-up"),
+}
+
+# Dates in sentences, written out: "3 March 2025", « 3 mars 2025 ».
+LONG_DATE = "d MMMM y"
+
+
+def decision_label(decision: str) -> str:
+    """A decision (engage, decline, probation), in the reader's language."""
+    return str(DECISIONS.get(decision, decision))
+
+
+def long_date(moment: date | datetime) -> str:
+    """A date as a sentence writes it out."""
+    return format_date(moment, LONG_DATE)
+
+
+def incident(event: Incident) -> str:
+    """An incident as sentences name it: by its date and its kind."""
+    return _(
+        "the incident of %(date)s (%(kind)s)",
+        date=long_date(event.occurred_at),
+        kind=kind_label(event.kind),
+    )
+
+
+def blocker_sentence(
+    blocker: dict[str, Any], incidents: Mapping[str, Incident], trust: float, threshold: float
+) -> str:
+    """What stands in the way of the second chance (TRUST_MODEL.md §5), in plain words, from
+    the blocker's code; the model's own English `detail` when the incident is unknown."""
+    event = incidents.get(blocker.get("event_id") or "")
+    if blocker["code"] == "trust_below_threshold":
+        return _(
+            "Trust %(trust)s is below the eligibility threshold of %(threshold)s.",
+            trust=format_decimal(trust, "0.00"),
+            threshold=format_decimal(threshold, "0.00"),
+        )
+    if event is None:
+        return str(blocker["detail"])
+    facts = {"date": long_date(event.occurred_at), "kind": kind_label(event.kind)}
+    if blocker["code"] == "unacknowledged_severe_incident":
+        return _(
+            "The %(severity)s incident of %(date)s (%(kind)s) has no verified acknowledgement.",
+            severity=severity_label(event.severity),
+            **facts,
+        )
+    if blocker["code"] == "cooling_off" and blocker.get("until"):
+        return _(
+            "The incident of %(date)s (%(kind)s) is in its cooling-off period until %(until)s.",
+            until=long_date(datetime.fromisoformat(blocker["until"])),
+            **facts,
+        )
+    return str(blocker["detail"])
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Next steps in words: sentences, and when several address the same incident, a lead that
+    names it once for them all."""
+
+    sentences: list[str]
+    lead: str | None = None
+
+
+def next_step_advice(
+    next_steps: list[dict[str, Any]],
+    incidents: Mapping[str, Incident],
+    eligible_from: date | None,
+    today: date,
+) -> list[Advice]:
+    """What verified evidence would do for the second chance (TRUST_MODEL.md §6), in plain
+    words, what helps most first. A kind the model lists for two blockers is said once; the
+    kinds that would not bring the date forward on their own share one sentence."""
+    merged: dict[tuple[str, str | None], dict[str, Any]] = {}
+    for step in next_steps:
+        key = (step["kind"], step.get("addresses_event_id"))
+        entry = merged.setdefault(key, {**step, "lifts": set()})
+        if step["lifts_blocker_now"]:
+            entry["lifts"].add(step["blocker"])
+    helping: dict[str | None, list[tuple[int, str, dict[str, Any]]]] = {}
+    idle: set[str] = set()
+    for (kind, event_id), step in merged.items():
+        sooner = date.fromisoformat(step["eligible_from"]) if step["eligible_from"] else None
+        # A date brought forward, or a date where there was none within the projection.
+        step["sooner"] = sooner
+        step["forward"] = sooner is not None and bool(step["days_earlier"] or not eligible_from)
+        if step["forward"]:
+            rank = step["days_earlier"] or 0
+        elif step["lifts"]:
+            rank = 0
+        else:
+            idle.add(kind_label(kind))
+            continue
+        event_id = event_id if event_id in incidents else None
+        helping.setdefault(event_id, []).append((rank, kind, step))
+    advice = []
+    best_first = sorted(helping.items(), key=lambda group: -max(rank for rank, *_ in group[1]))
+    for event_id, steps in best_first:
+        steps.sort(key=lambda s: (-s[0], s[1]))
+        event = incidents[event_id] if event_id is not None else None
+        if event is not None and len(steps) > 1:
+            lead = _("For %(incident)s:", incident=incident(event))
+            advice.append(Advice([_outcome(_step_words(k), s, today) for _r, k, s in steps], lead))
+        else:
+            advice += [Advice([_outcome(_step_words(k, event), s, today)]) for _r, k, s in steps]
+    if idle:
+        none_alone = _(
+            "On its own, none of these would bring the date forward: %(kinds)s.",
+            kinds=", ".join(sorted(idle)),
+        )
+        advice.append(Advice([none_alone]))
+    return advice
+
+
+def _step_words(kind: str, event: Incident | None = None) -> str:
+    what = str(VERIFIED_STEPS.get(kind, kind_label(kind)))
+    if event is None:
+        return what
+    return _("%(step)s addressing %(incident)s", step=what, incident=incident(event))
+
+
+def _outcome(what: str, step: dict[str, Any], today: date) -> str:
+    """What one kind of verified step would do: bring the date forward, or lift a blocker."""
+    sooner, days = step["sooner"], step["days_earlier"]
+    if not step["forward"]:
+        if "unacknowledged_severe_incident" in step["lifts"]:
+            return _(
+                "%(what)s would provide the acknowledgement required, though on its own it "
+                "would not bring the date forward.",
+                what=what,
+            )
+        return _(
+            "%(what)s would bring trust up to the threshold, though on its own it would not "
+            "bring the date forward.",
+            what=what,
+        )
+    if sooner <= today:
+        if days:
+            return ngettext(
+                "%(what)s would make them eligible at once, %(days)s day sooner.",
+                "%(what)s would make them eligible at once, %(days)s days sooner.",
+                days,
+                what=what,
+                days=format_number(days),
+            )
+        return _("%(what)s would make them eligible at once.", what=what)
+    if days:
+        return ngettext(
+            "%(what)s would make them eligible %(days)s day sooner, on %(date)s.",
+            "%(what)s would make them eligible %(days)s days sooner, on %(date)s.",
+            days,
+            what=what,
+            days=format_number(days),
+            date=long_date(sooner),
+        )
+    return _("%(what)s would make them eligible on %(date)s.", what=what, date=long_date(sooner))

@@ -293,7 +293,7 @@ def run_simulation(simulation: PolicySimulation) -> None:
     """Assess every contractor now under the policy in force and under the proposal, and count
     (and list, up to MAX_LISTED_CHANGES) those whose band or eligibility would change."""
     now = clock.now()
-    current, _ = policy_in_force()
+    current, version = policy_in_force()
     proposed = policy_from(simulation.overrides)
     counted = band_changes = eligibility_changes = 0
     changes: list[dict[str, Any]] = []
@@ -314,6 +314,9 @@ def run_simulation(simulation: PolicySimulation) -> None:
     simulation.status, simulation.finished_at = "completed", clock.now()
     simulation.result = {
         "as_of": now.isoformat(),
+        # What the proposal was compared with: saving it is what the result says only while
+        # this version is still in force.
+        "policy_version": version,
         "contractors": counted,
         "band_changes": band_changes,
         "eligibility_changes": eligibility_changes,

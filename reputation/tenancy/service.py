@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from reputation import clock
 from reputation.audit.service import record_audit
@@ -18,7 +18,7 @@ from reputation.extensions import db
 from reputation.roles import Role, may_grant, may_manage, normalise_scopes
 from reputation.tenancy.auth import Principal, hash_api_key
 from reputation.tenancy.models import Agency, ApiKey, User
-from reputation.tenancy.scope import agency_scope, enter_agency
+from reputation.tenancy.scope import agency_scope, current_agency_id, enter_agency
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MIN_PASSWORD_LENGTH = 12
@@ -83,6 +83,11 @@ def create_user(
     db.session.flush()
     record_audit("user.created", "user", user.id, {"email": email, "role": str(role)})
     return user
+
+
+def staff() -> Select[tuple[User]]:
+    """The agency's staff, by email."""
+    return select(User).where(User.agency_id == current_agency_id()).order_by(User.email)
 
 
 def update_user(
@@ -206,6 +211,15 @@ def create_api_key(name: str, scopes: list[str], by: Principal | None = None) ->
     db.session.flush()
     record_audit("api_key.created", "api_key", key.id, {"name": name, "scopes": key.scopes})
     return IssuedKey(key=key, secret=secret)
+
+
+def api_keys() -> Select[tuple[ApiKey]]:
+    """The agency's API keys, newest first, revoked ones included."""
+    return (
+        select(ApiKey)
+        .where(ApiKey.agency_id == current_agency_id())
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    )
 
 
 def revoke_api_key(key: ApiKey) -> None:

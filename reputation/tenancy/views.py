@@ -6,7 +6,6 @@ from typing import Any
 from flask import g
 from flask.views import MethodView
 from flask_login import login_user, logout_user
-from sqlalchemy import select
 
 from reputation.api import idempotency
 from reputation.api.blueprint import Blueprint
@@ -94,7 +93,7 @@ class Users(MethodView):
     @users.response(200, page_schema(UserSchema))
     def get(self, page: dict[str, int]) -> Any:
         """The agency's staff."""
-        return paginate(select(User).order_by(User.email), **page)
+        return paginate(service.staff(), **page)
 
     @agency_manager
     @users.arguments(UserCreateSchema)
@@ -139,7 +138,7 @@ class ApiKeys(MethodView):
     @api_keys.response(200, page_schema(ApiKeySchema))
     def get(self, page: dict[str, int]) -> Any:
         """The agency's API keys, revoked ones included; never their secrets."""
-        return paginate(select(ApiKey).order_by(ApiKey.created_at.desc()), **page)
+        return paginate(service.api_keys(), **page)
 
     @agency_manager
     @api_keys.arguments(ApiKeyCreateSchema)

@@ -222,7 +222,13 @@ def service_starting(
         "worker": [*workers, "worker"],
         "webhooks": [*workers, "webhooks"],
     }
-    env = {**service_env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1"}
+    # The tests' webhook receivers listen on 127.0.0.1, which the service refuses by default.
+    env = {
+        **service_env,
+        "BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",
+    }
     service = LiveService(url=f"http://127.0.0.1:{port}", app=app, logs=logs)
     try:
         for name, command in commands.items():
