@@ -49,6 +49,28 @@ def test_search_by_name_email_reference_and_tag(recruiter):
     assert len(names("")) == 3
 
 
+def test_search_matches_within_one_field_never_across_two(recruiter):
+    # The search reads one stored text, name|email|reference (contractors.models.SEARCH_TEXT).
+    created = add(recruiter, name="Ada Lovelace", email="ada@example.com", external_ref="A-1")
+    add(recruiter, name="Left|Right")
+    add(recruiter, name="Tim O'Reilly", email="back\\slash@example.com")
+
+    def names(q):
+        found = recruiter.get("contractors", query_string={"q": q}).json["items"]
+        return [contractor["name"] for contractor in found]
+
+    assert names("lovelace|ada") == []  # the end of the name and the start of the email
+    assert names("example.com|a-1") == []
+    assert names("t|r") == ["Left|Right"]
+    assert names("|") == ["Left|Right"]
+    assert names("o'rei") == ["Tim O'Reilly"]  # the text is quoted into the SQL
+    assert names("k\\s") == ["Tim O'Reilly"]
+    assert names("'; --") == []
+    recruiter.patch(f"contractors/{created.json['id']}", {"name": "Ada King"})
+    assert names("king") == ["Ada King"]  # the stored text follows the row
+    assert names("lovelace") == []
+
+
 def test_external_ref_is_unique_within_an_agency_only(app, recruiter):
     add(recruiter, external_ref="ATS-7")
     duplicate = recruiter.post("contractors", {"name": "Other", "external_ref": "ATS-7"})

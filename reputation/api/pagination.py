@@ -38,8 +38,16 @@ def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
 
 def paginate(statement: Select[Any], page: int, per_page: int) -> dict[str, Any]:
     """One page of `statement`'s rows (which must be ordered) and the count of all of them."""
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    items = db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    offset = (page - 1) * per_page
+    items = db.session.scalars(statement.limit(per_page).offset(offset)).all()
+    if len(items) < per_page and (items or offset == 0):
+        # The last page: the count is known without counting, which for a search of a large
+        # table would read every row again.
+        total: int | None = offset + len(items)
+    else:
+        total = db.session.scalar(
+            select(func.count()).select_from(statement.order_by(None).subquery())
+        )
     return {
         "items": items,
         "page": page,

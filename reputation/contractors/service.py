@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, Text, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from reputation import clock
 from reputation.audit.service import record_audit
-from reputation.contractors.models import Contractor, ContractorTag
+from reputation.contractors.models import SEARCH_SEPARATOR, Contractor, ContractorTag
 from reputation.contractors.schemas import ContractorSchema
 from reputation.errors import Conflict, Stale
 from reputation.extensions import db
@@ -119,8 +119,16 @@ def search(
     if q:
         literal = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{literal}%"
+        # One LIKE over the stored search text; a search holding the separator could match
+        # across two fields there, so it tests each field. The text is written into the SQL
+        # (safely quoted) so that PostgreSQL plans each search for its text: a plan prepared for
+        # any text walks the names in order, which reads every contractor when the text is rare.
         statement = statement.where(
-            or_(
+            Contractor.search_text.like(
+                bindparam("search", pattern, type_=Text, literal_execute=True), escape="\\"
+            )
+            if SEARCH_SEPARATOR not in literal
+            else or_(
                 func.lower(Contractor.name).like(pattern, escape="\\"),
                 func.lower(Contractor.email).like(pattern, escape="\\"),
                 func.lower(Contractor.external_ref).like(pattern, escape="\\"),
@@ -132,20 +140,33 @@ def search(
         statement = statement.where(Contractor.external_ref == external_ref)
     if status:
         statement = statement.where(Contractor.status == status)
+    # The filters name the snapshot's own columns, so that PostgreSQL finds a band's contractors
+    # in its index (agency, band, contractor) rather than in every snapshot's row (kilobytes of
+    # JSON each); only the band and eligibility of the never assessed, the opinion of no
+    # evidence, need the outer join.
+    never_assessed = band == INSUFFICIENT_EVIDENCE or eligible is True
     if band is not None or eligible is not None:
-        statement = statement.outerjoin(
-            TrustSnapshot,
-            and_(
-                TrustSnapshot.agency_id == Contractor.agency_id,
-                TrustSnapshot.contractor_id == Contractor.id,
-            ),
+        on = and_(
+            TrustSnapshot.agency_id == Contractor.agency_id,
+            TrustSnapshot.contractor_id == Contractor.id,
+        )
+        statement = (
+            statement.outerjoin(TrustSnapshot, on)
+            if never_assessed
+            else statement.join(TrustSnapshot, on)
         )
     if band is not None:
         statement = statement.where(
-            func.coalesce(TrustSnapshot.band, INSUFFICIENT_EVIDENCE) == band
+            or_(TrustSnapshot.band == band, TrustSnapshot.contractor_id.is_(None))
+            if band == INSUFFICIENT_EVIDENCE
+            else TrustSnapshot.band == band
         )
     if eligible is not None:
-        statement = statement.where(func.coalesce(TrustSnapshot.eligible, True) == eligible)
+        statement = statement.where(
+            or_(TrustSnapshot.eligible.is_(True), TrustSnapshot.contractor_id.is_(None))
+            if eligible
+            else TrustSnapshot.eligible.is_(False)
+        )
     if tag:
         statement = statement.where(
             exists().where(

@@ -20,7 +20,9 @@ class TrustSnapshot(TenantScoped, db.Model):
         ForeignKeyConstraint(
             ["agency_id", "contractor_id"], ["contractors.agency_id", "contractors.id"]
         ),
-        Index("ix_trust_snapshots_band", "agency_id", "band"),
+        # The contractor too, so that a band's contractors are found in the index alone, not in
+        # the snapshots' rows (contractors.service.search).
+        Index("ix_trust_snapshots_band", "agency_id", "band", "contractor_id"),
     )
 
     contractor_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -41,7 +43,9 @@ class TrustSnapshot(TenantScoped, db.Model):
     blockers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     next_steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     explanation: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
-    projection: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    # Seven years of weekly points, ~50 kB of JSON: loaded when read (the trajectory), not with
+    # every snapshot a list shows (25 of them are 1.2 MB to fetch and decode).
+    projection: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, deferred=True)
 
     # Not stored: whether evidence changed since it was computed, set as it is read
     # (scoring.service.current_assessment).

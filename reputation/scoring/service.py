@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, union_all
 
 from reputation import clock, jobs
 from reputation.conduct.models import ACTIVE, OVERTURNED, ConductEvent
@@ -82,26 +82,28 @@ def evidence_watermark(contractor: Contractor) -> datetime | None:
 
 
 def evidence_watermarks(contractor_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-    """`evidence_watermark` of each of these contractors (those with evidence), in four
-    queries for them all."""
+    """`evidence_watermark` of each of these contractors (those with evidence), in one query
+    for them all (each page of the portal and the API that shows an assessment asks)."""
     agency_id = current_agency_id()
     latest: dict[uuid.UUID, datetime] = {}
-    for table, column in (
-        (ConductEvent, ConductEvent.recorded_at),
-        (ConductEvent, ConductEvent.status_changed_at),
-        (RehabilitationStep, RehabilitationStep.recorded_at),
-        (RehabilitationStep, RehabilitationStep.verified_at),
-    ):
-        rows = db.session.execute(
-            select(table.contractor_id, func.max(column))
-            .where(table.agency_id == agency_id, table.contractor_id.in_(contractor_ids))
-            .group_by(table.contractor_id)
+    rows = db.session.execute(
+        union_all(
+            *(
+                select(table.contractor_id, func.max(column))
+                .where(table.agency_id == agency_id, table.contractor_id.in_(contractor_ids))
+                .group_by(table.contractor_id)
+                for table, column in (
+                    (ConductEvent, ConductEvent.recorded_at),
+                    (ConductEvent, ConductEvent.status_changed_at),
+                    (RehabilitationStep, RehabilitationStep.recorded_at),
+                    (RehabilitationStep, RehabilitationStep.verified_at),
+                )
+            )
         )
-        for contractor_id, moment in rows:
-            if moment is not None and (
-                contractor_id not in latest or moment > latest[contractor_id]
-            ):
-                latest[contractor_id] = moment
+    )
+    for contractor_id, moment in rows:
+        if moment is not None and (contractor_id not in latest or moment > latest[contractor_id]):
+            latest[contractor_id] = moment
     return latest
 
 
