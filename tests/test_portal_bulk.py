@@ -17,7 +17,8 @@ from reputation.exports.models import DONE, QUEUED, RUNNING, Export
 from reputation.exports.rows import WHATS
 from reputation.extensions import db
 from reputation.imports.models import FAILED, Import
-from reputation.portal.bulk import EXPORT_WHATS, JOB_STATUSES
+from reputation.portal.bulk import EXPORT_WHATS
+from reputation.portal.labels import JOB_STATUSES
 from reputation.tenancy.scope import agency_scope
 from tests.conftest import count_rows, run_jobs
 from tests.test_portal import csrf_token, sign_in

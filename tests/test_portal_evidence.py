@@ -587,3 +587,24 @@ def test_next_steps_for_one_incident_name_it_once(app):
         ),
         labels.Advice(["On its own, none of these would bring the date forward: Training."]),
     ]  # fmt: skip
+
+
+def test_the_list_filters_by_tag_and_status_and_sorts(app, tenants, recruiter):
+    with app.app_context(), agency_scope(tenants[0].agency_id):
+        create_contractor("Alice Archived", None, None, ["Java"], status="archived")
+        create_contractor("Bob Java", None, None, ["java", "sql"])
+        create_contractor("Carla Go", None, None, ["go"])
+        db.session.commit()
+
+    def names(**query):
+        page = recruiter.get("/contractors", query_string=query).get_data(as_text=True)
+        return re.findall(r'<a href="/contractors/[0-9a-f-]{36}">([^<]+)</a>', page)
+
+    assert names(tag="JAVA ") == ["Alice Archived", "Bob Java"]
+    assert names(tag="java", status="active") == ["Bob Java"]
+    assert names(status="archived") == ["Alice Archived"]
+    assert names(order="-name") == ["Carla Go", "Bob Java", "Alice Archived"]
+    assert names(order="name") == ["Alice Archived", "Bob Java", "Carla Go"]
+    # An order that is not offered is the form's error, not a 500.
+    refused = recruiter.get("/contractors", query_string={"order": "id; drop"})
+    assert refused.status_code == 200 and "Not a valid choice" in refused.get_data(as_text=True)

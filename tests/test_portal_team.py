@@ -262,7 +262,7 @@ def test_a_new_key_is_shown_once_with_a_copy_button_and_then_only_its_prefix(app
     page = created.get_data(as_text=True)
     assert created.status_code == 201
     secret = SECRET.search(page).group(1)
-    assert 'data-copy="new-key-secret"' in page and "/portal/static/portal/team.js" in page
+    assert 'data-copy="new-key-secret"' in page and 'data-copied="Copied"' in page
     assert "shown this once and never again" in page
     assert created.headers["Cache-Control"] == "no-store"
 

@@ -99,6 +99,14 @@ def update_contractor(
     return contractor
 
 
+# The orders a list of contractors may take; the id last, so that pages never overlap.
+ORDERS = {
+    "name": (Contractor.name, Contractor.id),
+    "-name": (Contractor.name.desc(), Contractor.id),
+    "-updated_at": (Contractor.updated_at.desc(), Contractor.id),
+}
+
+
 def search(
     q: str | None = None,
     email: str | None = None,
@@ -107,14 +115,16 @@ def search(
     status: str | None = None,
     band: str | None = None,
     eligible: bool | None = None,
+    order: str = "name",
 ) -> Select[tuple[Contractor]]:
-    """The agency's contractors matching every filter given, by name. A contractor never
-    assessed has the opinion of no evidence: insufficient_evidence, and eligible."""
+    """The agency's contractors matching every filter given, in one of ORDERS (by name unless
+    asked). A contractor never assessed has the opinion of no evidence: insufficient_evidence,
+    and eligible."""
     statement = (
         select(Contractor)
         .where(Contractor.agency_id == current_agency_id())
         .options(selectinload(Contractor.tag_rows))
-        .order_by(Contractor.name, Contractor.id)
+        .order_by(*ORDERS[order])
     )
     if q:
         literal = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -22,9 +22,8 @@ from reputation.audit.service import search_audit
 from reputation.contractors.models import Contractor
 from reputation.extensions import db
 from reputation.portal import labels
-from reputation.portal.blueprint import PER_PAGE, audit_readers_only, portal
-from reputation.portal.forms import PortalForm
-from reputation.portal.team import requested_page, role_label, scopes_label
+from reputation.portal.blueprint import PER_PAGE, audit_readers_only, portal, requested_page
+from reputation.portal.forms import FilterForm
 from reputation.tenancy import service as tenancy
 from reputation.tenancy.scope import current_agency_id
 
@@ -113,11 +112,8 @@ DETAILS = {
 }
 
 
-class AuditFilterForm(PortalForm):
-    """The log's filters, read from the query string (a GET: no CSRF token)."""
-
-    class Meta:
-        csrf = False
+class AuditFilterForm(FilterForm):
+    """The log's filters."""
 
     action = SelectField(_l("Action"), validators=[Optional()])
     actor = SelectField(_l("Who"), validators=[Optional()])
@@ -222,9 +218,9 @@ def _details(entry: AuditEntry) -> list[tuple[str, str]]:
 
 def _value(name: str, value: Any) -> str:
     if name == "role" and isinstance(value, str):
-        return role_label(value)
+        return labels.role_label(value)
     if name == "scopes" and isinstance(value, list):
-        return scopes_label(value)
+        return labels.scopes_label(value)
     if name == "kind" and isinstance(value, str):
         return labels.kind_label(value)
     if name == "active" and isinstance(value, bool):

@@ -1,5 +1,6 @@
 """The portal's blueprint and what every page shares: the script nonce and the CSRF check, the
-role guards, safe `next` addresses, form errors from a service's refusal, and the error pages.
+role guards, safe `next` addresses, the page of a list asked for, the part of a page htmx asks
+for, form errors from a service's or a schema's refusal, and the error pages.
 
 Each area of the portal (contractors, policy, team, integrations, audit) is a module of views on
 this one blueprint; `views.register_portal` brings them together.
@@ -16,13 +17,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import marshmallow as ma
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from reputation.errors import Conflict, DomainError, Forbidden, Gone, NotAuthenticated, NotFound
+from reputation.api.problems import flatten_messages
+from reputation.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Gone,
+    Invalid,
+    NotAuthenticated,
+    NotFound,
+)
 from reputation.extensions import csrf
 from reputation.roles import AGENCY_MANAGERS, AUDIT_READERS, EVIDENCE_WRITERS, Role
 
@@ -39,6 +50,9 @@ portal = Blueprint(
 )
 
 PER_PAGE = 25
+# A page number past this is read as this one: no list of an agency's is that long, and the
+# offset it makes stays one the database reads quickly.
+MAX_PAGE = 100_000
 MANIFEST = Path(__file__).parent / "static" / "vendor" / "manifest.json"
 
 
@@ -119,6 +133,17 @@ def local(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
+def requested_page() -> int:
+    """The page of a list the query string asks for (`?page=`), from 1 to MAX_PAGE; anything
+    else is the first page. The pages' links come from the `pager` macro (portal/_pager.html)."""
+    return min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
+
+
+def page_or_part(page: str, part: str) -> str:
+    """The template to answer with: the part that htmx asked for to swap in, else the page."""
+    return part if request.headers.get("HX-Request") else page
+
+
 def field_error(form: Any, refused: DomainError) -> None:
     """A service's refusal beside the field it names, else at the top of the page."""
     field = getattr(form, refused.field or "", None)
@@ -126,6 +151,14 @@ def field_error(form: Any, refused: DomainError) -> None:
         field.errors = [*field.errors, refused.detail]
     else:
         flash(refused.detail, "error")
+
+
+def schema_errors(form: Any, refused: ma.ValidationError) -> None:
+    """The API schema's refusals, each beside the form's field it names (a nested value's beside
+    its top field: `headers.X-Name` is the `headers` field), else at the top of the page."""
+    for error in flatten_messages(refused.messages, "form"):
+        name = (error["field"] or "").partition(".")[0]
+        field_error(form, Invalid(name or None, error["detail"]))
 
 
 # Error pages, in the portal's look.

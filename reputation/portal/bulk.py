@@ -22,35 +22,29 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
 from reputation.api.pagination import paginate
-from reputation.api.problems import flatten_messages
 from reputation.errors import Invalid
 from reputation.exports import service as exports
-from reputation.exports.models import DONE, Export
+from reputation.exports.models import Export
 from reputation.exports.rows import FORMATS, MEDIA_TYPES, WHATS
 from reputation.exports.schemas import ExportCreateSchema
 from reputation.imports import service as imports
-from reputation.imports.models import COMPLETED, FAILED, QUEUED, RUNNING, Import
+from reputation.imports.models import QUEUED, RUNNING, Import
 from reputation.imports.rows import FORMATS as IMPORT_FORMATS
 from reputation.portal.blueprint import (
     PER_PAGE,
     error_page,
     field_error,
+    page_or_part,
     portal,
+    requested_page,
+    schema_errors,
     staff_only,
     writers_only,
 )
 from reputation.portal.forms import PortalForm
+from reputation.portal.labels import JOB_STATUSES
 from reputation.tenancy.lookup import get_or_404
 
-# The statuses of imports and exports (which name queued, running and failed alike), as the
-# pages say them.
-JOB_STATUSES = {
-    QUEUED: _l("waiting for a worker"),
-    RUNNING: _l("running"),
-    COMPLETED: _l("completed"),
-    FAILED: _l("failed"),
-    DONE: _l("ready"),
-}
 UNFINISHED = (QUEUED, RUNNING)
 
 # What an export holds (exports/rows.py), in the reader's words.
@@ -62,10 +56,6 @@ EXPORT_WHATS = {
     "trajectories": _l("Trajectory points"),
 }
 FORMAT_LABELS = {"csv": _l("CSV"), "jsonl": _l("JSONL (one JSON object a line)")}
-
-
-def _page_number() -> int:
-    return max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
 
 
 # Imports.
@@ -104,7 +94,7 @@ def _upload_too_large(error: RequestEntityTooLarge) -> Any:
 
 
 def _imports_page(form: ImportForm) -> str:
-    page = paginate(imports.search(), _page_number(), PER_PAGE)
+    page = paginate(imports.search(), requested_page(), PER_PAGE)
     return render_template("portal/imports.html", form=form, page=page, statuses=JOB_STATUSES)
 
 
@@ -142,14 +132,9 @@ def upload_import() -> Any:
 def import_page(import_id: uuid.UUID) -> Any:
     """An import's progress, followed live while it runs, and the rows it could not apply."""
     record = get_or_404(Import, import_id, "import")
-    errors = paginate(imports.row_errors(record), _page_number(), PER_PAGE)
-    template = (
-        "portal/_import_progress.html"
-        if request.headers.get("HX-Request")
-        else "portal/import.html"
-    )
+    errors = paginate(imports.row_errors(record), requested_page(), PER_PAGE)
     return render_template(
-        template,
+        page_or_part("portal/import.html", "portal/_import_progress.html"),
         record=record,
         errors=errors,
         following=record.status in UNFINISHED,
@@ -191,12 +176,9 @@ class ExportForm(PortalForm):
 
 
 def _exports_page(form: ExportForm) -> str:
-    page = paginate(exports.search(), _page_number(), PER_PAGE)
-    template = (
-        "portal/_exports_list.html" if request.headers.get("HX-Request") else "portal/exports.html"
-    )
+    page = paginate(exports.search(), requested_page(), PER_PAGE)
     return render_template(
-        template,
+        page_or_part("portal/exports.html", "portal/_exports_list.html"),
         form=form,
         page=page,
         following=any(record.status in UNFINISHED for record in page["items"]),
@@ -218,8 +200,7 @@ def exports_page() -> Any:
             body = ExportCreateSchema().load(form.body())
             exports.start_export(**body)
         except ma.ValidationError as refused:
-            for error in flatten_messages(refused.messages, "form"):
-                field_error(form, Invalid(error["field"], error["detail"]))
+            schema_errors(form, refused)
         except Invalid as refused:
             field_error(form, refused)
         else:

@@ -13,6 +13,7 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 from wtforms.fields.choices import SelectChoice
 
 from reputation import clock
@@ -27,7 +28,14 @@ from reputation.errors import Conflict, Stale
 from reputation.extensions import db
 from reputation.policy.service import policy_in_force
 from reputation.portal import labels
-from reputation.portal.blueprint import PER_PAGE, portal, staff_only, writers_only
+from reputation.portal.blueprint import (
+    PER_PAGE,
+    page_or_part,
+    portal,
+    requested_page,
+    staff_only,
+    writers_only,
+)
 from reputation.portal.forms import (
     ContractorEditForm,
     ContractorForm,
@@ -58,23 +66,35 @@ def contractors_page() -> Any:
     filters: dict[str, Any] = {}
     if form.validate():
         eligible = {"yes": True, "no": False}.get(form.eligible.data or "")
-        filters = {"q": form.q.data or None, "band": form.band.data or None, "eligible": eligible}
-    page_number = max(1, request.args.get("page", 1, type=int) or 1)
-    page = paginate(contractors.search(**filters), min(page_number, 100_000), PER_PAGE)
+        filters = {
+            "q": form.q.data or None,
+            "band": form.band.data or None,
+            "eligible": eligible,
+            "tag": form.tag.data.strip().lower() if form.tag.data else None,
+            "status": form.status.data or None,
+            "order": form.order.data or "name",
+        }
+    page = paginate(contractors.search(**filters), requested_page(), PER_PAGE)
+    # Only what the list shows of each snapshot, not its explanation or next steps.
     snapshots = {
         snapshot.contractor_id: snapshot
         for snapshot in db.session.scalars(
-            select(TrustSnapshot).where(
+            select(TrustSnapshot)
+            .options(
+                load_only(
+                    TrustSnapshot.contractor_id,
+                    TrustSnapshot.band,
+                    TrustSnapshot.eligible,
+                    TrustSnapshot.eligible_from,
+                )
+            )
+            .where(
                 TrustSnapshot.agency_id == g.principal.agency_id,
                 TrustSnapshot.contractor_id.in_([c.id for c in page["items"]]),
             )
         )
     }
-    template = (
-        "portal/_contractor_results.html"
-        if request.headers.get("HX-Request")
-        else "portal/contractors.html"
-    )
+    template = page_or_part("portal/contractors.html", "portal/_contractor_results.html")
     return render_template(template, form=form, page=page, snapshots=snapshots)
 
 

@@ -74,6 +74,13 @@ class PortalForm(FlaskForm):
         return valid
 
 
+class FilterForm(PortalForm):
+    """A list's filters, read from the query string: a GET changes nothing, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+
 class SignInForm(PortalForm):
     agency = StringField(_l("Agency"), validators=[DataRequired(), Length(max=63)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
@@ -101,11 +108,8 @@ class LanguageForm(PortalForm):
     )
 
 
-class ContractorSearchForm(PortalForm):
-    """The contractors page's filters, read from the query string (no CSRF: a GET)."""
-
-    class Meta:
-        csrf = False
+class ContractorSearchForm(FilterForm):
+    """The contractors page's filters."""
 
     q = StringField(_l("Search"), validators=[Optional(), Length(max=200)])
     band = SelectField(
@@ -120,6 +124,25 @@ class ContractorSearchForm(PortalForm):
             SelectChoice("yes", _l("Eligible")),
             SelectChoice("no", _l("Not yet eligible")),
         ],
+        validators=[Optional()],
+    )
+    tag = StringField(_l("Tag"), validators=[Optional(), Length(max=50)])
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("Any status")),
+            *(SelectChoice(s, labels.CONTRACTOR_STATUSES[s]) for s in CONTRACTOR_STATUSES),
+        ],
+        validators=[Optional()],
+    )
+    order = SelectField(
+        _l("Sort by"),
+        choices=[
+            SelectChoice("name", _l("Name, A to Z")),
+            SelectChoice("-name", _l("Name, Z to A")),
+            SelectChoice("-updated_at", _l("Last changed first")),
+        ],
+        default="name",
         validators=[Optional()],
     )
 
@@ -181,8 +204,9 @@ def evidence_links(form: Any, field: Field) -> None:
 
 
 def email_address(form: Any, field: Field) -> None:
-    """An email address by the API's one rule (EMAIL_PATTERN)."""
-    if field.data and not re.fullmatch(EMAIL_PATTERN, field.data):
+    """An email address by the API's one rule (EMAIL_PATTERN), on the address the services keep
+    (stripped)."""
+    if field.data and not re.fullmatch(EMAIL_PATTERN, field.data.strip()):
         raise ValidationError(_l("Not a valid email address."))
 
 

@@ -1,5 +1,6 @@
-"""The words the portal shows for the model's names (kinds, bands, severities, statuses, sources,
-decisions) and the plain sentences it makes of an assessment's blockers and next steps.
+"""The words the portal shows for the service's names (kinds, bands, severities, statuses, sources,
+decisions; staff roles and API key scopes; the statuses of imports, exports and webhook
+deliveries) and the plain sentences it makes of an assessment's blockers and next steps.
 
 Each is a literal here so that the catalogs (reputation/translations) carry it; the taxonomy
 itself (reputation/trust/taxonomy.py) stays the one source of the names and numbers, and a test
@@ -18,6 +19,13 @@ from flask_babel import format_date, format_decimal, format_number, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+
+from reputation.exports.models import DONE
+from reputation.imports.models import COMPLETED, FAILED, QUEUED, RUNNING
+from reputation.roles import Role, Scope
+from reputation.webhooks.models import FAILED as DELIVERY_FAILED
+from reputation.webhooks.models import PENDING as DELIVERY_PENDING
+from reputation.webhooks.models import SUCCEEDED as DELIVERY_SUCCEEDED
 
 
 class Incident(Protocol):
@@ -182,6 +190,40 @@ def band_badge(band: str) -> Markup:
 
 
 CONTRACTOR_STATUSES = {"active": _l("Active"), "archived": _l("Archived")}
+
+ROLES: dict[Role, Any] = {
+    Role.OWNER: _l("Owner"),
+    Role.ADMIN: _l("Admin"),
+    Role.RECRUITER: _l("Recruiter"),
+    Role.VIEWER: _l("Viewer"),
+}
+SCOPES: dict[Scope, Any] = {Scope.READ: _l("Read only"), Scope.WRITE: _l("Read and write")}
+
+# The statuses of imports and exports (which name queued, running and failed alike), and of a
+# webhook's deliveries, as the pages say them.
+JOB_STATUSES = {
+    QUEUED: _l("waiting for a worker"),
+    RUNNING: _l("running"),
+    COMPLETED: _l("completed"),
+    FAILED: _l("failed"),
+    DONE: _l("ready"),
+}
+DELIVERY_STATUSES = {
+    DELIVERY_PENDING: _l("pending"),
+    DELIVERY_SUCCEEDED: _l("delivered"),
+    DELIVERY_FAILED: _l("failed"),
+}
+
+
+def role_label(role: str) -> str:
+    """A staff member's role, in the reader's language."""
+    return str(ROLES[Role(role)]) if role in ROLES else role
+
+
+def scopes_label(scopes: list[str]) -> str:
+    """What a key may do, in words: `write` brings `read` with it (roles.normalise_scopes)."""
+    return str(SCOPES[Scope.WRITE] if Scope.WRITE in scopes else SCOPES[Scope.READ])
+
 
 # Who told the agency, as a person recording by hand names them (an import records its own).
 SOURCES = {

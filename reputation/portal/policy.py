@@ -33,7 +33,7 @@ from reputation.policy import service
 from reputation.policy.models import PolicySimulation, PolicyVersion
 from reputation.policy.schemas import PolicySchema
 from reputation.portal import labels
-from reputation.portal.blueprint import managers_only, portal, staff_only
+from reputation.portal.blueprint import managers_only, page_or_part, portal, staff_only
 from reputation.portal.forms import PortalForm
 from reputation.roles import AGENCY_MANAGERS
 from reputation.scoring.service import MAX_LISTED_CHANGES
@@ -519,17 +519,15 @@ def policy_simulation(simulation_id: uuid.UUID) -> Any:
     band or eligibility; htmx polls the result alone until then."""
     simulation = get_or_404(PolicySimulation, simulation_id, "policy simulation")
     in_force, version = service.policy_in_force()
-    context = {
-        "simulation": simulation,
-        "in_force_version": version,
-        "stale": _stale(simulation, version),
-        "listed_max": MAX_LISTED_CHANGES,
-    }
-    if request.headers.get("HX-Request"):
-        return render_template("portal/_policy_simulation.html", **context)
-    changes = service.differences(in_force, policy_from(simulation.overrides))
     return render_template(
-        "portal/policy_simulation.html", changes=changes, numbers=NUMBERS, number=shown, **context
+        page_or_part("portal/policy_simulation.html", "portal/_policy_simulation.html"),
+        simulation=simulation,
+        in_force_version=version,
+        stale=_stale(simulation, version),
+        listed_max=MAX_LISTED_CHANGES,
+        changes=service.differences(in_force, policy_from(simulation.overrides)),
+        numbers=NUMBERS,
+        number=shown,
     )
 
 

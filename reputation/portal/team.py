@@ -8,51 +8,33 @@ nowhere else: it is never stored, so no later page could show it again.
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
-from reputation.api.fields import EMAIL_PATTERN, MAX_EMAIL_LENGTH
+from reputation.api.fields import MAX_EMAIL_LENGTH
 from reputation.api.pagination import paginate
 from reputation.errors import Conflict, Invalid
-from reputation.portal.blueprint import PER_PAGE, field_error, managers_only, portal
-from reputation.portal.forms import PortalForm
+from reputation.portal.blueprint import (
+    PER_PAGE,
+    field_error,
+    managers_only,
+    portal,
+    requested_page,
+)
+from reputation.portal.forms import PortalForm, email_address
+from reputation.portal.labels import ROLES, SCOPES, role_label
 from reputation.roles import Role, Scope, may_grant, may_manage
 from reputation.tenancy import service as tenancy
 from reputation.tenancy.lookup import get_or_404
 from reputation.tenancy.models import ApiKey, User
 from reputation.tenancy.service import MIN_PASSWORD_LENGTH
-
-ROLES: dict[Role, Any] = {
-    Role.OWNER: _l("Owner"),
-    Role.ADMIN: _l("Admin"),
-    Role.RECRUITER: _l("Recruiter"),
-    Role.VIEWER: _l("Viewer"),
-}
-SCOPES: dict[Scope, Any] = {Scope.READ: _l("Read only"), Scope.WRITE: _l("Read and write")}
-
-
-def role_label(role: str) -> str:
-    """A role's name in the reader's language."""
-    return str(ROLES[Role(role)]) if role in ROLES else role
-
-
-def scopes_label(scopes: list[str]) -> str:
-    """What a key may do, in words: `write` brings `read` with it (roles.normalise_scopes)."""
-    return str(SCOPES[Scope.WRITE] if Scope.WRITE in scopes else SCOPES[Scope.READ])
-
-
-def _email_address(form: Any, field: Any) -> None:
-    # The API's rule for an email address (api/fields.py), on the address the service keeps.
-    if field.data and not re.fullmatch(EMAIL_PATTERN, field.data.strip()):
-        raise ValidationError(_("Not a valid email address."))
 
 
 def _choices(labels: dict[Any, Any]) -> list[SelectChoice]:
@@ -75,7 +57,7 @@ def _role(label: Any, **options: Any) -> SelectField:
 
 class StaffMemberForm(PortalForm):
     email = EmailField(
-        _l("Email"), validators=[DataRequired(), Length(max=MAX_EMAIL_LENGTH), _email_address]
+        _l("Email"), validators=[DataRequired(), Length(max=MAX_EMAIL_LENGTH), email_address]
     )
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     # Most people an agency adds are recruiters; a manager chooses more power on purpose.
@@ -108,11 +90,6 @@ def _offer_roles(field: SelectField) -> None:
     field.choices = _choices(
         {r: label for r, label in ROLES.items() if may_grant(g.principal.role, r)}
     )
-
-
-def requested_page() -> int:
-    """The page of a list the query string asks for (`?page=`), within the pager's bounds."""
-    return min(max(1, request.args.get("page", 1, type=int) or 1), 100_000)
 
 
 # Staff.
@@ -148,7 +125,7 @@ def staff_page() -> Any:
     _offer_roles(form.role)
     page = paginate(tenancy.staff(), requested_page(), PER_PAGE)
     return render_template(
-        "portal/staff.html", form=form, page=page, manageable=_manageable, role_label=role_label
+        "portal/staff.html", form=form, page=page, manageable=_manageable
     ), status
 
 
@@ -164,7 +141,6 @@ def _staff_member_page(user: User, status: int = 200, **forms: PortalForm) -> An
     return render_template(
         "portal/staff_member.html",
         user=user,
-        role_label=role_label,
         manageable=_manageable(user),
         role_form=role_form,
         access_form=forms.get("access") or AccessForm(prefix="access"),
@@ -252,9 +228,7 @@ def api_keys_page() -> Any:
         ), 201
     page = paginate(tenancy.api_keys(), requested_page(), PER_PAGE)
     status = 422 if form.is_submitted() else 200
-    return render_template(
-        "portal/keys.html", form=form, page=page, scopes_label=scopes_label
-    ), status
+    return render_template("portal/keys.html", form=form, page=page), status
 
 
 @portal.route("/keys/<uuid:key_id>/revoke", methods=["GET", "POST"])

@@ -41,6 +41,8 @@ def register_portal(app: Flask) -> None:
         kind_description=labels.kind_description,
         status_label=labels.status_label,
         severity_label=labels.severity_label,
+        role_label=labels.role_label,
+        scopes_label=labels.scopes_label,
         format_date=format_date,
         format_datetime=format_datetime,
         format_decimal=format_decimal,

@@ -22,20 +22,21 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from reputation import clock
 from reputation.api.pagination import paginate
-from reputation.api.problems import flatten_messages
 from reputation.errors import Invalid
-from reputation.portal.blueprint import PER_PAGE, field_error, managers_only, portal
-from reputation.portal.forms import PortalForm
+from reputation.portal.blueprint import (
+    PER_PAGE,
+    field_error,
+    managers_only,
+    page_or_part,
+    portal,
+    requested_page,
+    schema_errors,
+)
+from reputation.portal.forms import FilterForm, PortalForm
+from reputation.portal.labels import DELIVERY_STATUSES
 from reputation.tenancy.lookup import get_or_404
 from reputation.webhooks import service
-from reputation.webhooks.models import (
-    EVENT_TYPES,
-    FAILED,
-    PENDING,
-    SUCCEEDED,
-    WebhookEndpoint,
-    WebhookMessage,
-)
+from reputation.webhooks.models import EVENT_TYPES, PENDING, WebhookEndpoint, WebhookMessage
 from reputation.webhooks.schemas import (
     MAX_HEADERS,
     WEBHOOK_URL,
@@ -55,11 +56,6 @@ EVENT_TYPE_LABELS = {
     "assessment.changed": _l("a contractor's band or eligibility changes"),
     "dispute.opened": _l("a contractor disputes an event"),
     "dispute.resolved": _l("a dispute is resolved"),
-}
-DELIVERY_STATUSES = {
-    PENDING: _l("pending"),
-    SUCCEEDED: _l("delivered"),
-    FAILED: _l("failed"),
 }
 # The delivery log asks again for news while a message shown is due this soon.
 FOLLOW_DUE_WITHIN = timedelta(minutes=1)
@@ -122,11 +118,8 @@ class RecoverForm(PortalForm):
     since = DateField(_l("Failed since"), validators=[DataRequired()])
 
 
-class DeliveryFilterForm(PortalForm):
-    """The delivery log's filter, read from the query string (no CSRF: a GET)."""
-
-    class Meta:
-        csrf = False
+class DeliveryFilterForm(FilterForm):
+    """The delivery log's filter."""
 
     status = SelectField(_l("Status"), validators=[Optional()])
 
@@ -136,10 +129,6 @@ class DeliveryFilterForm(PortalForm):
             SelectChoice("", _("Any status")),
             *(SelectChoice(status, str(label)) for status, label in DELIVERY_STATUSES.items()),
         ]
-
-
-def _page_number() -> int:
-    return max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
 
 
 def _headers_text(headers: dict[str, str]) -> str:
@@ -152,16 +141,14 @@ def _loaded(form: EndpointForm, schema: ma.Schema, facts: dict[str, Any]) -> dic
     try:
         return dict(schema.load(facts))
     except ma.ValidationError as refused:
-        for error in flatten_messages(refused.messages, "form"):
-            name = (error["field"] or "").partition(".")[0]
-            field_error(form, Invalid(name or None, error["detail"]))
+        schema_errors(form, refused)
         return None
 
 
 def _endpoint_page(endpoint: WebhookEndpoint, recover_form: RecoverForm | None = None) -> str:
     filters = DeliveryFilterForm(request.args)
     status = filters.status.data if filters.validate() else None
-    page = paginate(service.deliveries(endpoint, status or None, None), _page_number(), PER_PAGE)
+    page = paginate(service.deliveries(endpoint, status or None, None), requested_page(), PER_PAGE)
     soon = clock.now() + FOLLOW_DUE_WITHIN
     following = any(
         message.status == PENDING
@@ -169,13 +156,8 @@ def _endpoint_page(endpoint: WebhookEndpoint, recover_form: RecoverForm | None =
         and message.next_attempt_at <= soon
         for message in page["items"]
     )
-    template = (
-        "portal/_webhook_deliveries.html"
-        if request.headers.get("HX-Request")
-        else "portal/webhook.html"
-    )
     return render_template(
-        template,
+        page_or_part("portal/webhook.html", "portal/_webhook_deliveries.html"),
         endpoint=endpoint,
         page=page,
         filters=filters,
@@ -205,7 +187,7 @@ def webhooks_page() -> Any:
         status = 422
     elif form.is_submitted():
         status = 422
-    page = paginate(service.endpoints(), _page_number(), PER_PAGE)
+    page = paginate(service.endpoints(), requested_page(), PER_PAGE)
     return render_template("portal/webhooks.html", form=form, page=page), status
 
 
