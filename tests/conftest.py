@@ -65,7 +65,7 @@ def unavailable(what: str, error: Exception) -> None:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("postgresql_only") and item.config.getoption("--db") != "postgresql":
-        pytest.skip("needs PostgreSQL: runs in the --db=postgresql pass")
+        pytest.skip("runs in the --db=postgresql pass")
 
 
 @pytest.fixture(scope="session")

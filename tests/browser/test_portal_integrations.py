@@ -23,6 +23,10 @@ from tests.browser.test_portal import serious_violations
 from tests.factories import PASSWORD, make_evidence, make_export, make_import
 from tests.test_webhooks import Receiver
 
+# A browser flow runs once, against the production database: the PostgreSQL pass (tests/browser/
+# test_portal.py keeps the embedded SQLite default covered in the browser).
+pytestmark = pytest.mark.postgresql_only
+
 LOCALES = ["en-GB", "fr-FR"]
 # What each step of the tests reads or presses, in each language.
 WORDS = {

@@ -20,6 +20,10 @@ from tests.browser.test_portal import serious_violations
 from tests.conftest import login
 from tests.factories import PASSWORD
 
+# A browser flow runs once, against the production database: the PostgreSQL pass (tests/browser/
+# test_portal.py keeps the embedded SQLite default covered in the browser).
+pytestmark = pytest.mark.postgresql_only
+
 ENGLISH = {
     "locale": "en-GB",
     "sign_in": ("Agency", "Email", "Password"),

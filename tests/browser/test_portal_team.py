@@ -15,6 +15,10 @@ from tests.browser.conftest import expect, save_screenshot
 from tests.browser.test_portal import serious_violations, sign_in
 from tests.factories import PASSWORD
 
+# A browser flow runs once, against the production database: the PostgreSQL pass (tests/browser/
+# test_portal.py keeps the embedded SQLite default covered in the browser).
+pytestmark = pytest.mark.postgresql_only
+
 LOCALES = ["en-GB", "fr-FR"]
 # What each step of the tests reads or presses, in each language.
 WORDS = {
