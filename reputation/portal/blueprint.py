@@ -83,16 +83,21 @@ def _role() -> Role | None:
     return principal.role if principal is not None and principal.kind == "user" else None
 
 
+def staff_in(roles: frozenset[Role]) -> bool:
+    """Whether the signed-in staff member has one of these roles: what views and templates ask
+    before showing a control."""
+    return _role() in roles
+
+
 @portal.app_context_processor
 def _page_context() -> dict[str, Any]:
-    role = _role()
     return {
         "csp_nonce": g.get("csp_nonce", ""),
         "languages": current_app.config["LANGUAGES"],
         # What the signed-in staff member may do: the pages show only those controls.
-        "may_write": role in EVIDENCE_WRITERS,
-        "may_manage": role in AGENCY_MANAGERS,
-        "may_audit": role in AUDIT_READERS,
+        "may_write": staff_in(EVIDENCE_WRITERS),
+        "may_manage": staff_in(AGENCY_MANAGERS),
+        "may_audit": staff_in(AUDIT_READERS),
     }
 
 

@@ -33,6 +33,7 @@ from reputation.portal.blueprint import (
     page_or_part,
     portal,
     requested_page,
+    staff_in,
     staff_only,
     writers_only,
 )
@@ -178,11 +179,6 @@ def write_page(
     return page, status or (422 if form.is_submitted() else 200)
 
 
-def may_write() -> bool:
-    """Whether the signed-in staff member changes evidence (the page then has its forms)."""
-    return g.principal.role in EVIDENCE_WRITERS
-
-
 def render_contractor(contractor: Contractor, status: int = 200, **failed: Any) -> Any:
     """The contractor's page; with `failed`, the form (by name) that was refused, its errors
     beside its fields and what was typed kept, in its disclosure left open."""
@@ -191,7 +187,7 @@ def render_contractor(contractor: Contractor, status: int = 200, **failed: Any) 
     policy = policy_in_force()[0]
     context = assessment_context(contractor, events, steps, policy)
     forms: dict[str, Any] = {}
-    if may_write():
+    if staff_in(EVIDENCE_WRITERS):
         forms = writers_forms(steps, failed)
     return render_template(
         "portal/contractor.html",

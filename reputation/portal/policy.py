@@ -20,7 +20,7 @@ from typing import Any
 
 import marshmallow as ma
 from babel.numbers import get_decimal_symbol
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -33,7 +33,7 @@ from reputation.policy import service
 from reputation.policy.models import PolicySimulation, PolicyVersion
 from reputation.policy.schemas import PolicySchema
 from reputation.portal import labels
-from reputation.portal.blueprint import managers_only, page_or_part, portal, staff_only
+from reputation.portal.blueprint import managers_only, page_or_part, portal, staff_in, staff_only
 from reputation.portal.forms import PortalForm
 from reputation.roles import AGENCY_MANAGERS
 from reputation.scoring.service import MAX_LISTED_CHANGES
@@ -484,7 +484,7 @@ def policy_page() -> Any:
     (`?simulation=` starts it from a simulation's values)."""
     from_simulation = request.args.get("simulation")
     form = None
-    if g.principal.role in AGENCY_MANAGERS:
+    if staff_in(AGENCY_MANAGERS):
         if from_simulation:
             values = _values_of(_simulation_or_404(from_simulation).overrides)
         else:
