@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import Select, Text, and_, bindparam, exists, func, or_, select
@@ -23,6 +24,18 @@ EDITABLE = ("name", "email", "external_ref", "status")
 
 def normalise_tags(tags: list[str]) -> list[str]:
     return sorted({tag.strip().lower() for tag in tags if tag.strip()})
+
+
+def names_of(contractor_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names of these contractors of the agency, by id (those that exist)."""
+    if not contractor_ids:
+        return {}
+    rows = db.session.execute(
+        select(Contractor.id, Contractor.name).where(
+            Contractor.agency_id == current_agency_id(), Contractor.id.in_(contractor_ids)
+        )
+    )
+    return {contractor_id: name for contractor_id, name in rows}
 
 
 def find_by_external_ref(external_ref: str) -> Contractor | None:

@@ -11,7 +11,6 @@ from typing import Any
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
@@ -19,13 +18,12 @@ from wtforms.validators import Optional, ValidationError
 from reputation.api.pagination import paginate
 from reputation.audit.models import AuditEntry
 from reputation.audit.service import search_audit
-from reputation.contractors.models import Contractor
+from reputation.contractors import service as contractors
 from reputation.extensions import db
 from reputation.portal import labels
 from reputation.portal.blueprint import PER_PAGE, audit_readers_only, portal, requested_page
 from reputation.portal.forms import FilterForm
 from reputation.tenancy import service as tenancy
-from reputation.tenancy.scope import current_agency_id
 
 # Every action the services record (`record_audit`), in words; an action missing here is shown
 # by its name, and a test finds the literal ones that lack a label.
@@ -175,14 +173,7 @@ def audit_page() -> Any:
 def _contractor_names(entries: list[AuditEntry]) -> dict[str, str]:
     """The names of the contractors these entries are about, by id."""
     ids = {uuid.UUID(e.object_id) for e in entries if e.object_type == "contractor"}
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        select(Contractor.id, Contractor.name).where(
-            Contractor.agency_id == current_agency_id(), Contractor.id.in_(ids)
-        )
-    )
-    return {str(contractor_id): name for contractor_id, name in rows}
+    return {str(contractor_id): name for contractor_id, name in contractors.names_of(ids).items()}
 
 
 def _in_words(entry: AuditEntry, actors: dict[str, str], names: dict[str, str]) -> dict[str, Any]:
