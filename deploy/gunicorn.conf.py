@@ -12,7 +12,12 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30
 graceful_timeout = 30
-keepalive = 5
+# No keep-alive: a gthread worker keeps every connection it accepts, so with keep-alive one
+# process could end up serving all of a client's (or a proxy's) connections while the other
+# idles; measured with wrk at 8 connections on a contractor's page: 22 pages/s with one worker
+# doing all the work, 44/s with none (bench/portal.py). A connection a request costs nothing on
+# a local network, and a proxy in front (TLS) keeps its own with the browsers.
+keepalive = 0
 # Above the app's own limits (MAX_REQUEST_TARGET, MAX_HEADER_FIELD_BYTES, MAX_HEADER_FIELDS in
 # reputation/config.py), so that the app refuses an over-long request with problem+json; gunicorn
 # answers, in text/html, only beyond these. 8190 is the most gunicorn allows for the request line

@@ -158,6 +158,31 @@ def test_contractors_filter_by_band_and_eligibility(app, recruiter, redis_url):
     assert recruiter.get("contractors?band=shiny").status_code == 422
 
 
+def test_a_filtered_list_counts_what_it_finds(app, recruiter, redis_url):
+    # Counted from the band's index alone when only the band or the eligibility is asked, and
+    # through the search otherwise: the same totals either way (one a page, so pages are full).
+    for name, tags in (("Fresh", []), ("Fresh too", ["java"]), ("Rude", ["java"]),
+                       ("Rude too", []), ("Rudest", ["java"])):  # fmt: skip
+        contractor = recruiter.post("contractors", {"name": name, "tags": tags}).json
+        if name.startswith("Rude"):
+            recruiter.post(
+                f"contractors/{contractor['id']}/events",
+                {"kind": "rudeness", "occurred_at": days_ago(1), "summary": "Shouted"},
+            )
+    run_jobs(app, redis_url)
+    expected = {
+        "": 5, "band=caution": 3, "eligible=false": 3, "band=caution&eligible=false": 3,
+        "band=caution&eligible=true": 0, "band=trusted": 0, "band=insufficient_evidence": 2,
+        "eligible=true": 2, "band=caution&tag=java": 2, "band=caution&q=rude": 3,
+        "band=caution&q=too": 1, "eligible=false&status=archived": 0,
+    }  # fmt: skip
+    for query, count in expected.items():
+        found = recruiter.get(f"contractors?{query}&per_page=100").json
+        counted = recruiter.get(f"contractors?{query}&per_page=1").json
+        assert (found["total"], counted["total"], len(found["items"])) == (count,) * 3, query
+        assert counted["pages"] == count, query
+
+
 def test_nightly_sweep_refreshes_every_agency_and_is_enqueued_once_a_day(app, tenants, redis_url):
     from datetime import UTC, datetime
 

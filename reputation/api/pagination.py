@@ -36,8 +36,11 @@ def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
     )
 
 
-def paginate(statement: Select[Any], page: int, per_page: int) -> dict[str, Any]:
-    """One page of `statement`'s rows (which must be ordered) and the count of all of them."""
+def paginate(
+    statement: Select[Any], page: int, per_page: int, count: Select[tuple[int]] | None = None
+) -> dict[str, Any]:
+    """One page of `statement`'s rows (which must be ordered) and the count of all of them: by
+    `count`, a cheaper query of the same number, when given."""
     offset = (page - 1) * per_page
     items = db.session.scalars(statement.limit(per_page).offset(offset)).all()
     if len(items) < per_page and (items or offset == 0):
@@ -45,9 +48,9 @@ def paginate(statement: Select[Any], page: int, per_page: int) -> dict[str, Any]
         # table would read every row again.
         total: int | None = offset + len(items)
     else:
-        total = db.session.scalar(
-            select(func.count()).select_from(statement.order_by(None).subquery())
-        )
+        if count is None:
+            count = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = db.session.scalar(count)
     return {
         "items": items,
         "page": page,

@@ -75,7 +75,12 @@ def contractors_page() -> Any:
             "status": form.status.data or None,
             "order": form.order.data or "name",
         }
-    page = paginate(contractors.search(**filters), requested_page(), PER_PAGE)
+    page = paginate(
+        contractors.search(**filters),
+        requested_page(),
+        PER_PAGE,
+        contractors.search_total(**filters),
+    )
     # Only what the list shows of each snapshot, not its explanation or next steps.
     snapshots = {
         snapshot.contractor_id: snapshot

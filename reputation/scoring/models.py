@@ -20,9 +20,16 @@ class TrustSnapshot(TenantScoped, db.Model):
         ForeignKeyConstraint(
             ["agency_id", "contractor_id"], ["contractors.agency_id", "contractors.id"]
         ),
-        # The contractor too, so that a band's contractors are found in the index alone, not in
-        # the snapshots' rows (contractors.service.search).
-        Index("ix_trust_snapshots_band", "agency_id", "band", "contractor_id"),
+        # The contractor too, and the eligibility beside them, so that a band's contractors are
+        # found, and counted, in the index alone, not in the snapshots' rows (kilobytes of JSON
+        # each; contractors.service.search and search_total).
+        Index(
+            "ix_trust_snapshots_band",
+            "agency_id",
+            "band",
+            "contractor_id",
+            postgresql_include=["eligible"],
+        ),
     )
 
     contractor_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, union_all
+from sqlalchemy import Row, delete, func, select, text, union_all
+from sqlalchemy.orm import undefer
 
 from reputation import clock, jobs
 from reputation.conduct.models import ACTIVE, OVERTURNED, ConductEvent
@@ -245,7 +246,12 @@ def recompute_contractors(contractor_ids: list[uuid.UUID]) -> int:
 
 
 def snapshot_of(contractor: Contractor) -> TrustSnapshot | None:
-    return db.session.get(TrustSnapshot, (contractor.agency_id, contractor.id))
+    """The contractor's stored assessment, its projection too (deferred only for lists)."""
+    return db.session.get(
+        TrustSnapshot,
+        (contractor.agency_id, contractor.id),
+        options=[undefer(TrustSnapshot.projection)],
+    )
 
 
 def current_assessment(contractor: Contractor) -> TrustSnapshot:
@@ -275,9 +281,16 @@ def with_pending(snapshots: Sequence[TrustSnapshot]) -> Sequence[TrustSnapshot]:
 
 def trajectory_points(
     contractor: Contractor, start: datetime | None, end: datetime | None
-) -> list[TrajectoryPoint]:
+) -> Sequence[Row[tuple[datetime, float, float, str]]]:
+    """The stored points (their values only: a chart reads a hundred or more of them, which as
+    objects of the session would cost more than the query)."""
     statement = (
-        select(TrajectoryPoint)
+        select(
+            TrajectoryPoint.at,
+            TrajectoryPoint.trust,
+            TrajectoryPoint.uncertainty,
+            TrajectoryPoint.band,
+        )
         .where(TrajectoryPoint.contractor_id == contractor.id)
         .order_by(TrajectoryPoint.at)
     )
@@ -285,7 +298,7 @@ def trajectory_points(
         statement = statement.where(TrajectoryPoint.at >= start)
     if end is not None:
         statement = statement.where(TrajectoryPoint.at <= end)
-    return list(db.session.scalars(statement))
+    return db.session.execute(statement).all()
 
 
 MAX_LISTED_CHANGES = 1000
