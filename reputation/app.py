@@ -19,6 +19,7 @@ import reputation.decisions.models
 import reputation.exports.models
 import reputation.imports.models
 import reputation.outbox.models
+import reputation.persons.models
 import reputation.policy.models
 import reputation.rehabilitation.models
 import reputation.scoring.models
@@ -40,6 +41,7 @@ from reputation.extensions import babel, csrf, db, limiter, login_manager, migra
 from reputation.health import metrics
 from reputation.health.views import health
 from reputation.imports.views import imports
+from reputation.persons.views import invitations, me
 from reputation.policy.views import policy
 from reputation.portal.views import register_portal, select_locale
 from reputation.rehabilitation.views import rehabilitation
@@ -126,6 +128,8 @@ def register_blueprints(app: Flask) -> None:
         scoring,
         policy,
         webhooks,
+        invitations,
+        me,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)

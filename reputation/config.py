@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from email.utils import parseaddr
 from typing import Any
+
+from reputation.mail.smtp import parse_mail_url
 
 
 class ConfigurationError(RuntimeError):
@@ -98,6 +101,8 @@ class Config:
     RATELIMIT_LOGIN = "10 per minute"
     RATELIMIT_LOGIN_ADDRESS = "30 per minute"
     RATELIMIT_LOGIN_ACCOUNT = "100 per hour"
+    # Tokens of one-time links that name nothing, or nothing any more, per address.
+    RATELIMIT_TOKEN = "20 per minute"
     # X-RateLimit-* headers would cost every request a second Redis round trip; a 429 still
     # says when to retry (problems.py).
     RATELIMIT_HEADERS_ENABLED = False
@@ -106,6 +111,11 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_KEY_PREFIX = "reputation-limits"
+
+    # Mail goes to the SMTP server of MAIL_URL (reputation/mail/smtp.py); with none, the `mail`
+    # jobs fail and wait in their retries. `make run` starts a server that prints each message.
+    MAIL_URL: str | None = None
+    MAIL_FROM = "The reputation service <no-reply@localhost>"
 
     # Argon2id parameters (argon2-cffi's defaults, RFC 9106's second recommendation).
     ARGON2_TIME_COST = 3
@@ -124,6 +134,8 @@ class Config:
         self.IMPORT_DIR = env.get("IMPORT_DIR")
         self.EXPORT_DIR = env.get("EXPORT_DIR") or type(self).EXPORT_DIR
         self.RATELIMIT_DEFAULT = env.get("RATELIMIT_DEFAULT", type(self).RATELIMIT_DEFAULT)
+        self.MAIL_URL = env.get("MAIL_URL") or None
+        self.MAIL_FROM = env.get("MAIL_FROM") or type(self).MAIL_FROM
         if self.ENV in ("development", "test"):
             self.SESSION_COOKIE_SECURE = False
 
@@ -158,4 +170,24 @@ def load(config_class: type[Config] = Config, overrides: dict[str, Any] | None =
                 "or set REPUTATION_ENV=development for a local run."
             )
         loaded.SECRET_KEY = "development-only-secret-key"
+    _check_mail(loaded)
     return loaded
+
+
+def _check_mail(loaded: Config) -> None:
+    """Refuse a MAIL_URL or MAIL_FROM that no message could go out with: found at start, not
+    by the first job that sends, after the write that caused it was acknowledged."""
+    if loaded.MAIL_URL:
+        try:
+            parse_mail_url(loaded.MAIL_URL)
+        except ValueError as error:
+            # The URL itself is not repeated: it may hold a password.
+            raise ConfigurationError(
+                f"MAIL_URL is malformed: {error}. "
+                "Write it smtp://[user:password@]host[:port][?starttls=1] or smtps://…"
+            ) from None
+    if "@" not in parseaddr(loaded.MAIL_FROM)[1]:
+        raise ConfigurationError(
+            f"MAIL_FROM {loaded.MAIL_FROM!r} is not an address, such as "
+            "'The reputation service <no-reply@example.com>'"
+        )

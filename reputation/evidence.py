@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask import g
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
+
+from reputation.actors import current_actor
 
 SOURCES = ("agency", "client", "colleague", "contractor", "referee", "import")
 
@@ -21,12 +22,6 @@ class RecordedBy:
 
 
 def recorder() -> dict[str, object]:
-    """The RecordedBy columns for the current principal (or the system, for jobs)."""
-    principal = g.get("principal")
-    if principal is None:
-        return {"recorded_by_type": "system", "recorded_by_id": None, "recorded_by": "system"}
-    return {
-        "recorded_by_type": principal.kind,
-        "recorded_by_id": principal.id,
-        "recorded_by": principal.label,
-    }
+    """The RecordedBy columns for whoever acts (actors.current_actor)."""
+    actor = current_actor()
+    return {"recorded_by_type": actor.kind, "recorded_by_id": actor.id, "recorded_by": actor.label}

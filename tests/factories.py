@@ -127,6 +127,31 @@ def make_webhook(app: Flask, tenant: Tenant) -> dict[str, uuid.UUID]:
     return ids
 
 
+def make_invitation(app: Flask, tenant: Tenant, contractor_id: uuid.UUID) -> str:
+    """An open invitation to a contractor of `tenant`; its token."""
+    import secrets
+    from datetime import timedelta
+
+    from reputation import clock
+    from reputation.persons.models import Invitation
+    from reputation.persons.service import token_hash
+
+    token = secrets.token_urlsafe(32)
+    with app.app_context(), agency_scope(tenant.agency_id):
+        db.session.add(
+            Invitation(
+                contractor_id=contractor_id,
+                email="sam@example.com",
+                token_hash=token_hash(token),
+                expires_at=clock.now() + timedelta(days=7),
+                recorded_by_type="system",
+                recorded_by="system",
+            )
+        )
+        db.session.commit()
+    return token
+
+
 def objects_of(app: Flask, tenant: Tenant, role: str = "recruiter", scope: str = "write") -> dict:
     """An object of `tenant` for every kind of id a path of the API can name (the staff member
     of `role`, the API key of `scope`), as the strings a path holds.
@@ -134,10 +159,14 @@ def objects_of(app: Flask, tenant: Tenant, role: str = "recruiter", scope: str =
     A new path parameter needs a line here: the cross-tenant walk and the fuzzer fail on any
     they do not know.
     """
+    evidence = make_evidence(app, tenant)
     return {
         "user_id": str(tenant.users[role]),
         "key_id": str(tenant.key_ids[scope]),
-        **{name: str(value) for name, value in make_evidence(app, tenant).items()},
+        **{name: str(value) for name, value in evidence.items()},
+        # A contractor's own pages name the record by the agency's contractor id.
+        "record_id": str(evidence["contractor_id"]),
+        "token": make_invitation(app, tenant, evidence["contractor_id"]),
         "import_id": str(make_import(app, tenant)),
         "simulation_id": str(make_simulation(app, tenant)),
         "export_id": str(make_export(app, tenant)),

@@ -45,8 +45,8 @@ def test_every_route_answers_404_for_another_agencys_objects(app, tenants, clien
     walked = []
     for path, operations in spec["paths"].items():
         names = re.findall(r"{(\w+)}", path)
-        if not names:
-            continue
+        if not names or path.startswith("/api/v1/me/"):
+            continue  # a contractor's own routes refuse staff outright (tests/test_persons.py)
         unknown = [name for name in names if name not in acme_objects]
         assert not unknown, f"{path}: add an object for {unknown} to objects_of()"
         url = path.format(**acme_objects)

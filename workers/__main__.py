@@ -1,6 +1,6 @@
 """`python -m workers`: the RQ workers (with RQ's scheduler), the outbox relay and the schedule.
 
-With no flags it supervises one relay, one scheduler, `--workers` trust-and-bulk workers and
+With no flags it supervises one relay, one scheduler, `--workers` trust, mail and bulk workers and
 `--webhook-workers` webhook workers as child processes, and stops them all on SIGTERM or SIGINT.
 `--role relay|worker|webhooks|scheduler` runs one of them in this process.
 """
@@ -29,6 +29,9 @@ from workers.schedule import run_schedule
 # attempts are short and wait on the network; forking for each would cost more than the attempt,
 # so webhook workers run them in-process. A webhook worker that dies loses nothing: the message's
 # lease runs out and the relay hands it out again (workers/relay.py).
+# Mail is forked too: messages are few, and a horse is stopped at its timeout however a mail
+# server stalls. It comes after trust, which the pages wait on, and before bulk, so that a
+# message is taken ahead of every queued import and sweep batch (reputation.jobs.Queue's order).
 FORKED_QUEUES = tuple(name for name in QUEUES if name != Queue.WEBHOOKS)
 
 
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "--role", choices=["all", "relay", "worker", "webhooks", "scheduler"], default="all"
     )
     parser.add_argument(
-        "--workers", type=int, default=2, help="trust and bulk worker processes (role all)"
+        "--workers", type=int, default=2, help="trust, mail and bulk worker processes (role all)"
     )
     parser.add_argument(
         "--webhook-workers", type=int, default=2, help="webhook worker processes (role all)"

@@ -21,6 +21,7 @@ from reputation.exports.models import Export
 from reputation.extensions import db
 from reputation.imports import service as imports
 from reputation.imports.models import Import
+from reputation.mail import service as mail
 from reputation.policy.models import PolicySimulation
 from reputation.scoring import service as scoring
 from reputation.tenancy.lookup import find
@@ -97,6 +98,13 @@ def run_export(export_id: str) -> None:
 def deliver_webhooks(message_ids: list[str]) -> dict[str, int]:
     """One attempt at each of these due webhook messages (reputation.webhooks.dispatch)."""
     return dispatch.deliver([uuid.UUID(message_id) for message_id in message_ids])
+
+
+@tenant_job
+def send_mail(to: str, subject: str, text: str, message_id: str, date: str) -> bool:
+    """Send one message over SMTP (reputation.mail.service.deliver). A server that cannot be
+    reached or answers "try later" makes the job fail, and RQ tries it again later."""
+    return mail.deliver(to, subject, text, message_id, date)
 
 
 def nightly_sweep() -> int:

@@ -32,12 +32,15 @@ T = TypeVar("T")
 
 # A job that raises is tried again after these pauses (seconds), then left in RQ's failed registry.
 RETRY = Retry(max=4, interval=[5, 30, 120, 600])
+# A mail server may be down, or answer "try later", for hours: a message is tried for about a
+# day, as mail servers themselves keep trying, before it is left in the failed registry.
+MAIL_RETRY = Retry(max=8, interval=[30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600])
 HOUSEKEEPING_EVERY = 600.0
 MAX_ATTEMPTS = 5
 # How long a queued webhook attempt may take to report before the message falls due again.
 LEASE = timedelta(minutes=10)
 # RQ's default of 180 s suits one contractor's recompute, not a 100,000-row import.
-JOB_TIMEOUTS = {Queue.TRUST: 300, Queue.WEBHOOKS: 120, Queue.BULK: 3 * 3600}
+JOB_TIMEOUTS = {Queue.TRUST: 300, Queue.WEBHOOKS: 120, Queue.MAIL: 120, Queue.BULK: 3 * 3600}
 # Webhook messages per job, at most.
 WEBHOOK_BATCH = 50
 
@@ -73,12 +76,13 @@ def relay_once(app: Flask, batch: int = 500) -> int:
                         accepted.append(message)  # the same job, already in this batch
                         continue
                     try:
-                        queue(message.queue or Queue.BULK).enqueue_call(
+                        name = Queue(message.queue or Queue.BULK)
+                        queue(name).enqueue_call(
                             func=message.name,
                             kwargs={**message.payload, "agency_id": str(message.agency_id)},
                             job_id=job_id,
-                            retry=RETRY,
-                            timeout=JOB_TIMEOUTS[Queue(message.queue or Queue.BULK)],
+                            retry=MAIL_RETRY if name is Queue.MAIL else RETRY,
+                            timeout=JOB_TIMEOUTS[name],
                             pipeline=pipeline,
                         )
                     except Exception as error:

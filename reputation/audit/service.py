@@ -6,6 +6,7 @@ from typing import Any
 from flask import g, has_request_context
 from sqlalchemy import Select, select
 
+from reputation.actors import current_actor
 from reputation.audit.models import AuditEntry
 from reputation.extensions import db
 from reputation.tenancy.scope import current_agency_id
@@ -16,13 +17,14 @@ def record_audit(
 ) -> AuditEntry:
     """Add an audit row for `action` on an object to the current transaction.
 
-    The actor is the request's principal, or "system" for jobs and operators' commands.
+    The actor is the request's principal or person, or "system" for jobs and operators'
+    commands.
     """
-    principal = g.get("principal")
+    actor = current_actor()
     entry = AuditEntry(
-        actor_type=principal.kind if principal else "system",
-        actor_id=str(principal.id) if principal else None,
-        actor_label=principal.label if principal else "",
+        actor_type=actor.kind,
+        actor_id=str(actor.id) if actor.id else None,
+        actor_label=actor.label if actor.kind != "system" else "",
         action=action,
         object_type=object_type,
         object_id=str(object_id),

@@ -106,6 +106,10 @@ def _staff(roles: frozenset[Role] | None, denial: Any) -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             role = _role()
+            if g.get("person") is not None:
+                raise Forbidden(
+                    _("These pages are the agency staff's; yours are under My records.")
+                )
             if role is None:
                 return redirect(url_for("portal.sign_in", next=request.full_path.rstrip("?")))
             if roles is not None and role not in roles:
@@ -175,6 +179,7 @@ def error_page(status: int, message: str) -> tuple[str, int]:
         403: _("You may not do this"),
         404: _("Nothing here"),
         409: _("This could not be done"),
+        410: _("This link no longer works"),
         500: _("Something went wrong on our side"),
     }
     return render_template(
@@ -187,10 +192,14 @@ def _refused(error: DomainError) -> Any:
     if isinstance(error, NotAuthenticated):
         return redirect(url_for("portal.sign_in", next=request.full_path.rstrip("?")))
     if isinstance(error, NotFound):
+        if g.get("person") is not None:
+            return error_page(404, _("There is no such page or record."))
         return error_page(404, _("There is no such page or object in your agency."))
     if isinstance(error, Forbidden):
         return error_page(403, error.detail)
-    if isinstance(error, Conflict | Gone):
+    if isinstance(error, Gone):
+        return error_page(410, error.detail)
+    if isinstance(error, Conflict):
         return error_page(409, error.detail)
     return error_page(400, error.detail)
 

@@ -220,9 +220,11 @@ def assessment_context(
     events: Sequence[ConductEvent],
     steps: Sequence[RehabilitationStep],
     policy: Policy,
+    poll_url: str | None = None,
 ) -> dict[str, Any]:
     """What the assessment's part of the page shows, which refreshes itself while the worker
-    recomputes: the assessment, the chart's data, and the blockers and next steps in words."""
+    recomputes (asking `poll_url`, by default the staff's address of the part): the assessment,
+    the chart's data, and the blockers and next steps in words."""
     assessment = scoring.current_assessment(contractor)
     incidents = {str(event.id): event for event in events}
     today = assessment.computed_at.date() if assessment.computed_at else clock.now().date()
@@ -251,6 +253,8 @@ def assessment_context(
         "assessment": assessment,
         # A contractor with no evidence yet is never computed, and nothing is on its way.
         "live": assessment.pending and bool(events or steps),
+        "poll_url": poll_url
+        or url_for("portal.contractor_assessment", contractor_id=contractor.id),
         "chart": chart,
         "evidence_by_id": {str(item.id): item for item in (*events, *steps)},
         "blockers": [

@@ -87,6 +87,24 @@ class SignInForm(PortalForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
+class PersonSignInForm(PortalForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class AccountCreationForm(PortalForm):
+    password = PasswordField(
+        _l("Choose a password"),
+        description=_l("At least 12 characters."),
+        validators=[DataRequired(), Length(min=12, max=1024)],
+    )
+    confirmation = PasswordField(_l("The same password again"), validators=[DataRequired()])
+
+    def validate_confirmation(self, field: Field) -> None:
+        if field.data != self.password.data:
+            raise ValidationError(_("The two passwords differ."))
+
+
 class PasswordForm(PortalForm):
     current_password = PasswordField(
         _l("Current password"), validators=[DataRequired(), Length(max=1024)]

@@ -16,7 +16,17 @@ from werkzeug.exceptions import HTTPException
 
 from reputation.api.problems import handle_http_exception
 from reputation.errors import Invalid
-from reputation.portal import audit, bulk, contractors, evidence, labels, policy, team, webhooks
+from reputation.portal import (
+    audit,
+    bulk,
+    contractors,
+    evidence,
+    labels,
+    me,
+    policy,
+    team,
+    webhooks,
+)
 from reputation.portal.blueprint import asset, error_page, field_error, local, portal, staff_only
 from reputation.portal.forms import LanguageForm, PasswordForm, SignInForm
 from reputation.tenancy import login_limits
@@ -26,7 +36,7 @@ from reputation.tenancy.lookup import get_or_404
 from reputation.tenancy.models import User
 
 # Each area's module puts its pages on the blueprint as it is imported.
-AREAS = (contractors, evidence, policy, team, audit, webhooks, bulk)
+AREAS = (contractors, evidence, policy, team, audit, webhooks, bulk, me)
 
 
 def register_portal(app: Flask) -> None:

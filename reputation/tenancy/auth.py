@@ -18,10 +18,11 @@ from reputation import clock
 from reputation.audit.service import record_audit
 from reputation.errors import Forbidden, NotAuthenticated
 from reputation.extensions import db, login_manager
+from reputation.persons.models import Person
 from reputation.roles import AGENCY_MANAGERS, AUDIT_READERS, EVIDENCE_WRITERS, Role, Scope
 from reputation.tenancy import login_limits
 from reputation.tenancy.models import ApiKey, User
-from reputation.tenancy.scope import enter_agency
+from reputation.tenancy.scope import act_as_person, enter_agency
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,8 +96,10 @@ def start_session(user: User) -> Principal:
 
 
 @login_manager.user_loader
-def load_user(session_id: str) -> User | None:
+def load_user(session_id: str) -> User | Person | None:
     agency_part, _, token = session_id.partition(":")
+    if agency_part == "person":
+        return db.session.scalar(select(Person).where(Person.session_token == token))
     try:
         agency_id = uuid.UUID(agency_part)
     except ValueError:
@@ -112,6 +115,7 @@ def load_user(session_id: str) -> User | None:
 def load_principal() -> None:
     """Before every request: resolve the credentials, if any, and scope to their agency."""
     g.principal = None
+    g.person = None
     g.api_key_hash = None
     enter_agency(None)
     header = request.headers.get("Authorization")
@@ -121,13 +125,19 @@ def load_principal() -> None:
             g.principal = _api_key_principal(token.strip())
         g.credentials_rejected = g.principal is None
         return
-    if current_user.is_authenticated:
+    if isinstance(current_user, Person):
+        # A contractor's own account: no principal, so no agency's API or portal page admits it.
+        g.person = current_user._get_current_object()
+        act_as_person(g.person.id)
+    elif current_user.is_authenticated:
         g.principal = user_principal(current_user)
 
 
 def current_principal() -> Principal:
-    """The authenticated caller; a 401 when there is none."""
+    """The authenticated caller; a 401 when there is none, a 403 for a contractor's account."""
     principal = g.get("principal")
+    if principal is None and g.get("person") is not None:
+        raise Forbidden("A contractor's account reaches only its own records, under /api/v1/me.")
     if principal is None:
         detail = (
             "The API key is not valid or has been revoked."
@@ -136,6 +146,28 @@ def current_principal() -> Principal:
         )
         raise NotAuthenticated(detail)
     return principal
+
+
+def current_person() -> Person:
+    """The contractor signed in to their own account; a 401 when there is none, a 403 for
+    staff and API keys, which never reach a contractor's pages."""
+    person = g.get("person")
+    if person is not None:
+        return person
+    if g.get("principal") is not None:
+        raise Forbidden("Only a contractor's own account reaches /api/v1/me.")
+    raise NotAuthenticated("Sign in to your account first: POST /api/v1/me/login.")
+
+
+def person_only(view: F) -> F:
+    """A view for a contractor signed in to their own account."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        current_person()
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _guard(check: Callable[[Principal], bool], denial: str) -> Callable[[F], F]:

@@ -40,7 +40,9 @@ def account() -> str:
             fields = {}
     if not isinstance(fields, dict) and not hasattr(fields, "get"):
         return "none"
-    agency, email = fields.get("agency"), fields.get("email")
+    # A contractor's own account names no agency: its key is ":<email>", which no agency's
+    # slug (never empty) shares.
+    agency, email = fields.get("agency", ""), fields.get("email")
     if not isinstance(agency, str) or not isinstance(email, str):
         return "none"
     return text.shown(f"{agency[:63]}:{email.strip().lower()[:254]}")
@@ -115,3 +117,13 @@ def limited(view: F) -> F:
     ):
         view = decorate(view)
     return view
+
+
+def token_limited(view: F) -> F:
+    """A view that follows a one-time link (an invitation, a referee's form): the guesses of one
+    address are held to `RATELIMIT_TOKEN`, so that tokens cannot be tried by the million."""
+    return limiter.limit(
+        lambda: str(current_app.config["RATELIMIT_TOKEN"]),
+        key_func=lambda: f"token:{request.remote_addr}",
+        deduct_when=lambda response: response.status_code in (404, 410),
+    )(view)

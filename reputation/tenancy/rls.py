@@ -39,6 +39,23 @@ def allow_key_holder(table: str = "api_keys") -> list[str]:
     ]
 
 
+def allow_token_holder(table: str) -> list[str]:
+    """A one-time link's row is visible, before its agency is known, to whoever presents its
+    token (scope.present_token)."""
+    return [
+        f"CREATE POLICY token_holder ON {table} FOR SELECT "
+        "USING (token_hash = NULLIF(current_setting('app.token_hash', true), ''))"
+    ]
+
+
+def allow_person(table: str) -> list[str]:
+    """A contractor's own account sees its rows of this table in every agency."""
+    return [
+        f"CREATE POLICY person_holder ON {table} FOR SELECT "
+        "USING (person_id = NULLIF(current_setting('app.person_id', true), '')::uuid)"
+    ]
+
+
 REFUSE_CHANGE_FUNCTION = """
 CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

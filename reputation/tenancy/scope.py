@@ -99,19 +99,36 @@ def system_scope() -> Iterator[None]:
 
 def _settings() -> dict[str, str]:
     agency_id = current_agency_id()
+    person_id = g.get("person_id")
     return {
         "agency": str(agency_id) if agency_id else "",
         "system": "on" if in_system_scope() else "",
         "key_hash": g.get("api_key_hash") or "",
+        "person": str(person_id) if person_id else "",
+        "token_hash": g.get("token_hash") or "",
     }
 
 
-# One round trip sets all three. app.api_key_hash lets the row-level security of api_keys show
-# a key's row, before its agency is known, to the caller presenting that key (auth.py).
+# One round trip sets them all. app.api_key_hash lets the row-level security of api_keys show
+# a key's row, before its agency is known, to the caller presenting that key (auth.py);
+# app.token_hash does the same for a one-time link's row (an invitation, a referee's form), and
+# app.person_id shows a contractor's own account the records linked to it, in every agency.
 _SET_SCOPE = text(
     "SELECT set_config('app.agency_id', :agency, true), set_config('app.system', :system, true),"
-    " set_config('app.api_key_hash', :key_hash, true)"
+    " set_config('app.api_key_hash', :key_hash, true), set_config('app.person_id', :person, true),"
+    " set_config('app.token_hash', :token_hash, true)"
 )
+
+
+def present_token(token_hash: str | None) -> None:
+    """The hash of a one-time link's token that this request presents (None: none), which the
+    row-level security lets it read before its agency is known."""
+    _switch(token_hash=token_hash)
+
+
+def act_as_person(person_id: uuid.UUID | None) -> None:
+    """Scope the rest of this request to a contractor's own account (None: to none)."""
+    _switch(person_id=person_id)
 
 
 def _switch(**scope: Any) -> None:

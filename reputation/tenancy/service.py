@@ -25,19 +25,19 @@ MIN_PASSWORD_LENGTH = 12
 API_KEY_PREFIX = "rk_"
 
 
-def _hasher() -> PasswordHasher:
+def password_hasher() -> PasswordHasher:
     config = current_app.config
     return PasswordHasher(
         time_cost=config["ARGON2_TIME_COST"], memory_cost=config["ARGON2_MEMORY_COST"]
     )
 
 
-def _check_password(password: str) -> None:
+def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid("password", f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
 
 
-def _new_session_token() -> str:
+def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
@@ -68,15 +68,15 @@ def create_user(
     if by is not None and (by.role is None or not may_grant(by.role, role)):
         raise Forbidden(f"A {by.role} may not make an {role}.")
     email = email.strip().lower()
-    _check_password(password)
+    check_password(password)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("A staff member with this email exists already.", field="email")
     user = User(
         email=email,
         name=name,
         role=role,
-        password_hash=_hasher().hash(password),
-        session_token=_new_session_token(),
+        password_hash=password_hasher().hash(password),
+        session_token=new_session_token(),
         active=True,
     )
     db.session.add(user)
@@ -124,7 +124,7 @@ def update_user(
     if active is not None and active != user.active:
         changes["active"] = [user.active, active]
         user.active = active
-        user.session_token = _new_session_token()
+        user.session_token = new_session_token()
     if password is not None:
         set_password(user, password)
         changes["password"] = "reset"
@@ -135,20 +135,20 @@ def update_user(
 
 def end_sessions(user: User) -> None:
     """Every session of this staff member stops working."""
-    user.session_token = _new_session_token()
+    user.session_token = new_session_token()
 
 
 def set_password(user: User, password: str) -> None:
     """Store a new password; the session token changes with it, so old sessions die."""
-    _check_password(password)
-    user.password_hash = _hasher().hash(password)
-    user.session_token = _new_session_token()
+    check_password(password)
+    user.password_hash = password_hasher().hash(password)
+    user.session_token = new_session_token()
     user.password_changed_at = clock.now()
 
 
 def change_own_password(user: User, current_password: str, new_password: str) -> None:
     """A staff member's own change of password, which needs the current one."""
-    if not _verifies(_hasher(), user.password_hash, current_password):
+    if not verifies(password_hasher(), user.password_hash, current_password):
         raise Invalid("current_password", "The current password is not right.")
     set_password(user, new_password)
     record_audit("user.password_changed", "user", user.id)
@@ -171,11 +171,11 @@ def authenticate(agency_slug: str, email: str, password: str) -> User | None:
     if agency is not None:
         enter_agency(agency.id)
         user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
-    hasher = _hasher()
+    hasher = password_hasher()
     if user is None:
         # Spend the same time as a real check, so timing does not reveal who exists.
         hasher.hash(password)
-    elif _verifies(hasher, user.password_hash, password) and user.active:
+    elif verifies(hasher, user.password_hash, password) and user.active:
         if hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hasher.hash(password)
         user.last_login_at = clock.now()
@@ -184,7 +184,7 @@ def authenticate(agency_slug: str, email: str, password: str) -> User | None:
     return None
 
 
-def _verifies(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+def verifies(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
     try:
         return hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):

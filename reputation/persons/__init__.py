@@ -1,0 +1,1 @@
+"""Contractors' own accounts (persons), the agencies' invitations, and the links between them."""
