@@ -30,6 +30,7 @@ from reputation.contractors.models import Contractor
 from reputation.decisions.service import decisions_of, record_decision
 from reputation.extensions import db
 from reputation.outbox.service import recomputes_coalesced
+from reputation.persons.models import Person, PersonLink
 from reputation.rehabilitation import service as rehabilitation
 from reputation.rehabilitation.models import PENDING, REJECTED, VERIFIED
 from reputation.roles import Role, Scope
@@ -38,6 +39,7 @@ from reputation.tenancy import service
 from reputation.tenancy.auth import Principal, user_principal
 from reputation.tenancy.models import ApiKey, User
 from reputation.tenancy.scope import agency_scope
+from reputation.tenancy.service import new_session_token, password_hasher
 
 demo_cli = AppGroup("demo", help="A demo agency for local runs.")
 
@@ -45,6 +47,8 @@ DEMO_SLUG = "demo"
 DEMO_OWNER = "owner@demo.example"
 DEMO_KEY_NAME = "demo"
 DEMO_REF = "demo-"
+# The demo contractor who has their own account (the CV misrepresentation rebuilt).
+DEMO_PERSON_REF = "demo-priya-raman"
 
 
 @dataclass(frozen=True)
@@ -329,10 +333,27 @@ def seed() -> None:
         issued = service.create_api_key(DEMO_KEY_NAME, [Scope.WRITE])
         db.session.commit()
         seeded = seed_stories(user_principal(owner))
+        person = seed_person(next(c for c in seeded if c.external_ref == DEMO_PERSON_REF), password)
     click.echo(f"Demo agency:   {DEMO_SLUG}")
     click.echo(f"Owner login:   {DEMO_OWNER} / {password}")
     click.echo(f"API key:       {issued.secret}")
     click.echo(f"Contractors:   {len(seeded)} demo contractors")
+    click.echo(f"Contractor's own login, at /me/sign-in: {person.email} / {password}")
+
+
+def seed_person(contractor: Contractor, password: str) -> Person:
+    """The contractor's own account, linked to their record, with this password: the other side
+    of the product, as the contractor sees it. Commits."""
+    person = db.session.scalar(select(Person).where(Person.email == contractor.email))
+    if person is None:
+        person = Person(email=contractor.email, session_token=new_session_token())
+        db.session.add(person)
+    person.password_hash = password_hasher().hash(password)
+    db.session.flush()
+    if db.session.get(PersonLink, (contractor.agency_id, contractor.id)) is None:
+        db.session.add(PersonLink(contractor_id=contractor.id, person_id=person.id))
+    db.session.commit()
+    return person
 
 
 def seed_stories(by: Principal) -> list[Contractor]:

@@ -178,3 +178,16 @@ def test_seeding_twice_changes_nothing_but_the_credentials(app):
     assert evidence_counts(app) == counts
     assert second["API key"] != first["API key"]
     assert second["Owner login"] != first["Owner login"]
+
+
+def test_the_demo_contractor_signs_in_to_their_own_record(app):
+    printed = seed(app)
+    email, password = printed["Contractor's own login, at /me/sign-in"].split(" / ")
+    seed(app)  # a second run changes the password and links nothing twice
+    person = Api(app.test_client())
+    assert person.post("me/login", {"email": email, "password": password}).status_code == 401
+    email, password = seed(app)["Contractor's own login, at /me/sign-in"].split(" / ")
+    assert person.post("me/login", {"email": email, "password": password}).status_code == 200
+    (record,) = person.get("me/records").json
+    assert record["agency"]["name"] == "Demo Agency"
+    assert record["contractor"]["name"] == "Priya Raman"

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import login
+from tests.conftest import login, run_jobs
 from tests.factories import PASSWORD, make_evidence, make_invitation
 from tests.test_portal import csrf_token, sign_in
 
@@ -122,3 +122,20 @@ def test_the_invitation_in_french(app, invited):
     assert "Votre dossier chez Acme" in page and "Créez votre compte" in page
     refused = create_account(client, token, again="autre chose encore", **french)
     assert "Les deux mots de passe diffèrent." in refused.get_data(as_text=True)
+
+
+def test_a_recruiter_invites_the_contractor_from_their_page(app, tenants, redis_url, mailbox):
+    contractor_id = make_evidence(app, tenants[0])["contractor_id"]
+    staff = app.test_client()
+    assert sign_in(staff).status_code == 302
+    page = staff.get(f"/contractors/{contractor_id}").get_data(as_text=True)
+    assert "Invite them to see their record" in page
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+    sent = staff.post(f"/contractors/{contractor_id}/invitations", data={"csrf_token": token})
+    assert sent.status_code == 302
+    shown = staff.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "An invitation to see their record was emailed to sam@example.com." in shown
+    run_jobs(app, redis_url)
+    (message,) = mailbox.wait_for(to="sam@example.com")
+    link = re.search(r"/invite/([A-Za-z0-9_-]+)", message.get_content()).group(1)
+    assert create_account(app.test_client(), link).status_code == 302

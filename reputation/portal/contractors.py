@@ -24,8 +24,9 @@ from reputation.contractors import service as contractors
 from reputation.contractors.models import Contractor
 from reputation.decisions.models import Decision
 from reputation.decisions.service import decisions_of
-from reputation.errors import Conflict, Stale
+from reputation.errors import Conflict, Invalid, Stale
 from reputation.extensions import db
+from reputation.persons import service as persons
 from reputation.policy.service import policy_in_force
 from reputation.portal import labels
 from reputation.portal.blueprint import (
@@ -159,6 +160,22 @@ def contractor_page(contractor_id: uuid.UUID) -> Any:
     """A contractor: the assessment, the trajectory chart, the explanation, the evidence and
     the decisions."""
     return render_contractor(get_or_404(Contractor, contractor_id, "contractor"))
+
+
+@portal.route("/contractors/<uuid:contractor_id>/invitations", methods=["POST"])
+@writers_only
+def invite_contractor(contractor_id: uuid.UUID) -> Any:
+    """Email the contractor a one-time link to see their record and answer it."""
+    contractor = get_or_404(Contractor, contractor_id, "contractor")
+    try:
+        persons.invite(contractor)
+    except Invalid as refused:
+        flash(refused.detail, "error")
+    else:
+        flash(
+            _("An invitation to see their record was emailed to %(email)s.", email=contractor.email)
+        )
+    return redirect(url_for("portal.contractor_page", contractor_id=contractor.id))
 
 
 def write_page(
