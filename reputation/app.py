@@ -16,11 +16,14 @@ import reputation.audit.models
 import reputation.conduct.models
 import reputation.contractors.models
 import reputation.decisions.models
+import reputation.disputes.models
+import reputation.erasure.models
 import reputation.exports.models
 import reputation.imports.models
 import reputation.outbox.models
 import reputation.persons.models
 import reputation.policy.models
+import reputation.references.models
 import reputation.rehabilitation.models
 import reputation.scoring.models
 import reputation.tenancy.models
@@ -36,6 +39,8 @@ from reputation.contractors.views import contractors
 from reputation.db import render_item
 from reputation.decisions.views import decisions
 from reputation.demo import demo_cli
+from reputation.disputes.views import answers, disputes
+from reputation.erasure.views import erasure_requests, my_data
 from reputation.exports.views import exports
 from reputation.extensions import babel, csrf, db, limiter, login_manager, migrate
 from reputation.health import metrics
@@ -44,6 +49,7 @@ from reputation.imports.views import imports
 from reputation.persons.views import invitations, me
 from reputation.policy.views import policy
 from reputation.portal.views import register_portal, select_locale
+from reputation.references.views import my_evidence, references
 from reputation.rehabilitation.views import rehabilitation
 from reputation.scoring.cli import trust_cli
 from reputation.scoring.views import scoring
@@ -130,6 +136,12 @@ def register_blueprints(app: Flask) -> None:
         webhooks,
         invitations,
         me,
+        disputes,
+        answers,
+        references,
+        my_evidence,
+        my_data,
+        erasure_requests,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(health)

@@ -152,6 +152,57 @@ def make_invitation(app: Flask, tenant: Tenant, contractor_id: uuid.UUID) -> str
     return token
 
 
+def make_dispute(app: Flask, tenant: Tenant) -> uuid.UUID:
+    """An open dispute of `tenant`: a contractor of their own, linked to a person's account,
+    disputes a negative event."""
+    from datetime import UTC, datetime
+
+    from reputation.conduct.service import record_event
+    from reputation.contractors.service import create_contractor
+    from reputation.disputes.service import open_dispute
+    from reputation.persons.models import Person, PersonLink
+    from reputation.tenancy.service import new_session_token
+
+    with app.app_context(), agency_scope(tenant.agency_id):
+        email = f"dee@{tenant.slug}.example"
+        contractor = create_contractor("Dee Disputer", email, f"ats-dispute-{tenant.slug}")
+        event = record_event(
+            contractor,
+            {
+                "kind": "rudeness",
+                "occurred_at": datetime(2025, 5, 1, tzinfo=UTC),
+                "summary": "Raised their voice at the client's standup",
+            },
+        )
+        person = Person(email=email, password_hash="-", session_token=new_session_token())
+        db.session.add(person)
+        db.session.flush()
+        db.session.add(PersonLink(contractor_id=contractor.id, person_id=person.id))
+        dispute_id = open_dispute(person, event, "It was the client who shouted.", []).id
+        db.session.commit()
+    return dispute_id
+
+
+def make_erasure_request(app: Flask, tenant: Tenant) -> uuid.UUID:
+    """An open erasure request of `tenant`: a contractor of their own, linked to a person's
+    account, asks for their record's erasure."""
+    from reputation.contractors.service import create_contractor
+    from reputation.erasure.service import request_erasure
+    from reputation.persons.models import Person, PersonLink
+    from reputation.tenancy.service import new_session_token
+
+    with app.app_context(), agency_scope(tenant.agency_id):
+        email = f"eve@{tenant.slug}.example"
+        contractor = create_contractor("Eve Eraser", email, f"ats-erasure-{tenant.slug}")
+        person = Person(email=email, password_hash="-", session_token=new_session_token())
+        db.session.add(person)
+        db.session.flush()
+        db.session.add(PersonLink(contractor_id=contractor.id, person_id=person.id))
+        request_id = request_erasure(person, contractor, "I no longer work in the field.").id
+        db.session.commit()
+    return request_id
+
+
 def objects_of(app: Flask, tenant: Tenant, role: str = "recruiter", scope: str = "write") -> dict:
     """An object of `tenant` for every kind of id a path of the API can name (the staff member
     of `role`, the API key of `scope`), as the strings a path holds.
@@ -171,4 +222,6 @@ def objects_of(app: Flask, tenant: Tenant, role: str = "recruiter", scope: str =
         "simulation_id": str(make_simulation(app, tenant)),
         "export_id": str(make_export(app, tenant)),
         **{name: str(value) for name, value in make_webhook(app, tenant).items()},
+        "dispute_id": str(make_dispute(app, tenant)),
+        "erasure_request_id": str(make_erasure_request(app, tenant)),
     }

@@ -52,6 +52,10 @@ from reputation.tenancy.scope import agency_scope
 from reputation.webhooks.service import create_endpoint
 from tests.factories import PASSWORD, objects_of
 
+# Once, in the PostgreSQL pass: what the fuzzer probes (the document against the validation) does
+# not depend on the database, and it is the suite's longest test (about four minutes a pass).
+pytestmark = pytest.mark.postgresql_only
+
 # Operations that would end the session the fuzzing runs in, or trip the login rate limit.
 SESSION_ENDING = {"/api/v1/auth/logout", "/api/v1/auth/password", "/api/v1/auth/login"}
 
@@ -72,11 +76,19 @@ STATED_IN_WORDS = {
     ("POST /api/v1/contractors/{contractor_id}/events", "occurred_at"),
     ("POST /api/v1/contractors/{contractor_id}/rehabilitation", "occurred_at"),
     ("POST /api/v1/events/{event_id}/amend", "occurred_at"),
+    ("POST /api/v1/disputes/{dispute_id}/resolve", "amendment.occurred_at"),
     # Stored data: an event to address; the version amended, which an amendment must differ
     # from (the whole body) and whose valence it keeps.
     ("POST /api/v1/contractors/{contractor_id}/rehabilitation", "addresses_event_id"),
+    ("POST /api/v1/contractors/{contractor_id}/reference-requests", "addresses_event_id"),
+    ("POST /api/v1/contractors/{contractor_id}/invitations", "email"),  # the contractor's own
     ("POST /api/v1/events/{event_id}/amend", None),
     ("POST /api/v1/events/{event_id}/amend", "kind"),
+    # An amendment's rules, within a dispute's resolution; and a dispute resolved once.
+    ("POST /api/v1/disputes/{dispute_id}/resolve", "amendment"),
+    ("POST /api/v1/disputes/{dispute_id}/resolve", "amendment.kind"),
+    # The world: whether mail can be addressed to what the pattern admits.
+    ("POST /api/v1/contractors/{contractor_id}/reference-requests", "referee_email"),
     # The world: where a webhook URL's host resolves (DNS, when it is registered).
     ("POST /api/v1/webhooks/endpoints", "url"),
     ("PATCH /api/v1/webhooks/endpoints/{endpoint_id}", "url"),

@@ -107,7 +107,14 @@ def test_the_taxonomy_and_signing_in_need_no_credentials_and_all_else_does(clien
         for method, operation in item.items()
         if method in METHODS and operation.get("security", document["security"]) == []
     }
-    assert public == {"GET /api/v1/taxonomy", "POST /api/v1/auth/login", "POST /api/v1/auth/logout"}
+    assert public == {
+        "GET /api/v1/taxonomy",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/logout",
+        "POST /api/v1/me/signup",
+        "POST /api/v1/me/login",
+        "POST /api/v1/me/logout",
+    }
     assert client.get("/api/v1/taxonomy").status_code == 200
     assert client.post("/api/v1/auth/logout").status_code == 204
     assert client.get("/api/v1/contractors").status_code == 401

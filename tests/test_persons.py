@@ -15,7 +15,21 @@ from tests.factories import PASSWORD, objects_of
 PERSON_PASSWORD = "a person's long password"
 # A valid body for each POST of /api/v1/me that names an object, so that the walk below reaches
 # the lookup (an invalid body is a 422 before it).
-ME_BODIES: dict[str, dict] = {}
+ME_BODIES: dict[str, dict] = {
+    "/api/v1/me/events/{event_id}/statements": {"text": "x"},
+    "/api/v1/me/events/{event_id}/disputes": {"reason": "x"},
+    "/api/v1/me/records/{record_id}/evidence": {
+        "kind": "training",
+        "occurred_at": "2025-06-01T00:00:00Z",
+        "description": "x",
+    },
+    "/api/v1/me/records/{record_id}/reference-requests": {
+        "referee_name": "x",
+        "referee_email": "ann@client.example",
+        "relationship": "x",
+    },
+    "/api/v1/me/records/{record_id}/erasure-requests": {"reason": "x"},
+}
 
 
 @pytest.fixture
@@ -142,6 +156,12 @@ def test_an_invitation_needs_an_email_and_another_agencys_contractor_is_not_foun
     assert refused.status_code == 422
     assert refused.json["errors"][0]["field"] == "email"
     assert rival.post(f"contractors/{nameless['id']}/invitations").status_code == 404
+    # An address the API's pattern admits but no message can be addressed to (a parenthesis
+    # opens a comment in an email header): said so, not a failure later in the mail worker.
+    odd = recruiter.post("contractors", {"name": "Odd", "email": "(v@example.com"}).json
+    refused = recruiter.post(f"contractors/{odd['id']}/invitations")
+    assert refused.status_code == 422
+    assert refused.json["errors"][0]["field"] == "email"
 
 
 def test_links_that_name_nothing_or_expired_are_refused(app, redis_url, mailbox, recruiter):

@@ -104,6 +104,13 @@ PERSON_PAGES = {
     "portal.invitation_page",
     "portal.person_record_page",
     "portal.person_record_assessment",
+    "portal.person_statement_form",
+    "portal.person_dispute_form",
+    "portal.person_evidence_form",
+    "portal.person_reference_form",
+    "portal.person_export",
+    "portal.person_erasure_form",
+    "portal.referee_page",
 }
 
 

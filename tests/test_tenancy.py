@@ -34,6 +34,13 @@ VALID_BODIES: dict[tuple[str, str], dict] = {
     ("post", "/api/v1/events/{event_id}/retract"): {"reason": "x"},
     ("post", "/api/v1/rehabilitation/{step_id}/verify"): {"decision": "verified"},
     ("post", "/api/v1/webhooks/endpoints/{endpoint_id}/recover"): {"since": "2025-01-01T00:00:00Z"},
+    ("post", "/api/v1/disputes/{dispute_id}/resolve"): {"outcome": "upheld", "reason": "x"},
+    ("post", "/api/v1/contractors/{contractor_id}/reference-requests"): {
+        "referee_name": "x",
+        "referee_email": "ann@client.example",
+        "relationship": "x",
+    },
+    ("post", "/api/v1/erasure-requests/{erasure_request_id}/refuse"): {"reason": "x"},
 }
 
 

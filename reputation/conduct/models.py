@@ -5,9 +5,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from reputation.db import JSONType, UTCDateTime, utcnow
+from reputation.disputes.models import OPEN, Dispute, Statement
 from reputation.evidence import RecordedBy
 from reputation.extensions import db
 from reputation.tenancy.models import TenantModel
@@ -52,13 +54,50 @@ class ConductEvent(TenantModel, RecordedBy, db.Model):
     status_reason: Mapped[str | None] = mapped_column(Text)
     status_changed_by: Mapped[str | None] = mapped_column(String(254))
 
+    # The contractor's statements and disputes of this version, the latest first: every read of
+    # events loads them for the whole page at once (one query each), as every read shows them.
+    statements: Mapped[list[Statement]] = relationship(
+        primaryjoin="and_(Statement.agency_id == ConductEvent.agency_id, "
+        "Statement.event_id == ConductEvent.id)",
+        foreign_keys="[Statement.agency_id, Statement.event_id]",
+        order_by="[Statement.created_at.desc(), Statement.id.desc()]",
+        viewonly=True,
+        lazy="selectin",
+    )
+    disputes: Mapped[list[Dispute]] = relationship(
+        primaryjoin="and_(Dispute.agency_id == ConductEvent.agency_id, "
+        "Dispute.event_id == ConductEvent.id)",
+        foreign_keys="[Dispute.agency_id, Dispute.event_id]",
+        order_by="[Dispute.opened_at.desc(), Dispute.id.desc()]",
+        viewonly=True,
+        lazy="selectin",
+    )
+
     # Not stored: every version of the event, the first first, set for a read that shows them
     # (conduct.service.with_history).
     history = None
 
+    def __init__(self, **columns: Any) -> None:
+        super().__init__(**columns)
+        # A new event has no statement or dispute yet: nothing to load once it is stored (an
+        # import records thousands).
+        set_committed_value(self, "statements", [])
+        set_committed_value(self, "disputes", [])
+
     @property
     def disputed(self) -> bool:
-        return False  # disputes arrive with the self-service feature
+        """While a dispute of it is open; it keeps counting meanwhile (TRUST_MODEL.md §1)."""
+        return any(dispute.status == OPEN for dispute in self.disputes)
+
+    @property
+    def dispute(self) -> Dispute | None:
+        """The latest dispute of it, open or resolved."""
+        return self.disputes[0] if self.disputes else None
+
+    @property
+    def statement(self) -> Statement | None:
+        """The contractor's current account of it: the latest they gave."""
+        return self.statements[0] if self.statements else None
 
     def facts(self) -> dict[str, Any]:
         """The recorded facts an amendment starts from."""

@@ -24,6 +24,37 @@ from reputation.trust.taxonomy import CONDUCT_KINDS, MAX_SEVERITY, MIN_SEVERITY,
 KINDS = sorted(CONDUCT_KINDS)
 
 
+class EventStatementSchema(ma.Schema):
+    """A contractor's own account of an event, as the event shows it."""
+
+    id = ma.fields.String()
+    text = ma.fields.String()
+    created_at = ma.fields.DateTime()
+
+
+class StatementSchema(EventStatementSchema):
+    """A contractor's own account of an event (POST /me/events/{id}/statements)."""
+
+    event_id = ma.fields.String()
+    contractor_id = ma.fields.String()
+
+
+class EventDisputeSchema(ma.Schema):
+    """Where the latest dispute of an event stands (the dispute itself: GET /disputes/{id})."""
+
+    id = ma.fields.String()
+    status = ma.fields.String(metadata={"description": "open or resolved"})
+    opened_at = ma.fields.DateTime()
+    deadline = ma.fields.DateTime(
+        metadata={"description": "Unresolved by then, the event is overturned"}
+    )
+    outcome = ma.fields.String(
+        allow_none=True, metadata={"description": "upheld, amended or overturned"}
+    )
+    resolution_reason = ma.fields.String(allow_none=True)
+    resolved_at = ma.fields.DateTime(allow_none=True)
+
+
 class EventSchema(ma.Schema):
     id = ma.fields.String()
     contractor_id = ma.fields.String()
@@ -38,12 +69,23 @@ class EventSchema(ma.Schema):
     source = ma.fields.String()
     status = ma.fields.String()
     supersedes_id = ma.fields.String(allow_none=True)
-    disputed = ma.fields.Boolean()
+    disputed = ma.fields.Boolean(metadata={"description": "While a dispute of it is open"})
     external_ref = ma.fields.String(allow_none=True)
     recorded_by = ma.fields.String()
     status_changed_at = ma.fields.DateTime(allow_none=True)
     status_reason = ma.fields.String(allow_none=True)
     status_changed_by = ma.fields.String(allow_none=True)
+    # Last, so that the columns of existing export files keep their places.
+    statement = ma.fields.Nested(
+        EventStatementSchema,
+        allow_none=True,
+        metadata={"description": "The contractor's current account of the event (their latest)"},
+    )
+    dispute = ma.fields.Nested(
+        EventDisputeSchema,
+        allow_none=True,
+        metadata={"description": "The latest dispute of this version, open or resolved"},
+    )
 
 
 class EventWithHistorySchema(EventSchema):

@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import IO, Any
 
 import marshmallow as ma
-from sqlalchemy import Select, and_, or_, select, tuple_
+from sqlalchemy import Exists, Select, and_, exists, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from reputation.conduct.models import ConductEvent
 from reputation.conduct.schemas import EventSchema
 from reputation.contractors.models import Contractor
 from reputation.contractors.schemas import ContractorSchema
+from reputation.disputes.models import Dispute, Statement
 from reputation.extensions import db
 from reputation.rehabilitation.models import RehabilitationStep
 from reputation.rehabilitation.schemas import StepSchema
@@ -88,14 +89,31 @@ def _contractors(since: datetime | None) -> Iterator[list[Row]]:
 
 def _events(since: datetime | None) -> Iterator[list[Row]]:
     # Every version, retracted and superseded ones too: the history is part of the evidence.
+    # Each row carries the contractor's current statement and the latest dispute of it.
     statement = select(ConductEvent)
     if since is not None:
-        # Recorded, or retracted, superseded or overturned, since then.
+        # Recorded, or retracted, superseded or overturned, since then; or answered since then:
+        # a statement added, a dispute opened or resolved.
         statement = statement.where(
-            or_(ConductEvent.recorded_at >= since, ConductEvent.status_changed_at >= since)
+            or_(
+                ConductEvent.recorded_at >= since,
+                ConductEvent.status_changed_at >= since,
+                _answered_since(Statement, since, Statement.created_at),
+                _answered_since(Dispute, since, Dispute.opened_at, Dispute.resolved_at),
+            )
         )
     for page in _keyset(statement, (ConductEvent.id,)):
         yield EVENT.dump(page, many=True)
+
+
+def _answered_since(
+    answer: type[Statement] | type[Dispute], since: datetime, *moments: InstrumentedAttribute[Any]
+) -> Exists:
+    return exists().where(
+        answer.agency_id == ConductEvent.agency_id,
+        answer.event_id == ConductEvent.id,
+        or_(*(moment >= since for moment in moments)),
+    )
 
 
 def _steps(since: datetime | None) -> Iterator[list[Row]]:

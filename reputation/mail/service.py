@@ -41,6 +41,17 @@ def send_mail(to: str, subject: str, text: str) -> OutboxMessage:
     return enqueue_after_commit(jobs.SEND_MAIL, **fields)
 
 
+def deliverable(address: str) -> bool:
+    """Whether a message can be addressed to `address`. The API's email pattern admits a few
+    that the email standard reads otherwise (a parenthesis starts a comment): a service refuses
+    those where a person typed them, and leaves them out of a list of recipients."""
+    try:
+        compose("sender@localhost", address, "", "", "<check@localhost>", "")
+    except ValueError:
+        return False
+    return True
+
+
 def deliver(to: str, subject: str, text: str, message_id: str, date: str) -> bool:
     """Send one message over SMTP now (the `mail` job). Returns False when the server refused it
     for good, which is logged; raises when it may yet go through, so that RQ tries again later.

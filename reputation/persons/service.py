@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from flask import g, url_for
+from flask import g, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_user
 from sqlalchemy import select
@@ -25,8 +25,9 @@ from reputation.decisions.service import decisions_of
 from reputation.errors import Conflict, Gone, Invalid, NotFound
 from reputation.evidence import recorder
 from reputation.extensions import db
-from reputation.mail.service import send_mail
+from reputation.mail.service import deliverable, send_mail
 from reputation.persons.models import Invitation, Person, PersonLink
+from reputation.references.addresses import remember_address
 from reputation.rehabilitation import service as rehabilitation
 from reputation.scoring import service as scoring
 from reputation.tenancy.models import Agency
@@ -50,6 +51,8 @@ def invite(contractor: Contractor) -> Invitation:
     links stay valid until used or expired: whichever arrives first works."""
     if not contractor.email:
         raise Invalid("email", _("The contractor has no email address to send the invitation to."))
+    if not deliverable(contractor.email):
+        raise Invalid("email", _("No message can be sent to the contractor's email address."))
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         contractor_id=contractor.id,
@@ -146,9 +149,12 @@ def link(person: Person, token: str) -> PersonLink:
 
 
 def start_session(person: Person) -> None:
+    """The person signed in, and the address they signed in from remembered: a referee's
+    answer sent from it is a warning sign (references.service)."""
     login_user(person)
     g.person = person
     act_as_person(person.id)
+    remember_address(person.id, request.remote_addr)
 
 
 def links_of(person: Person) -> list[PersonLink]:

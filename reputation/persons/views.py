@@ -34,7 +34,8 @@ invitations = Blueprint("invitations", __name__, url_prefix="/api/v1", descripti
 @evidence_writer
 @invitations.response(201, InvitationSchema)
 def invite(contractor_id: uuid.UUID) -> Any:
-    """Email the contractor a one-time link (valid 7 days) to see their record and answer it."""
+    """Email the contractor a one-time link (valid 7 days) to see their record and answer it.
+    The contractor's email address must be one a message can be sent to (422 naming `email`)."""
     return service.invite(get_or_404(Contractor, contractor_id, "contractor"))
 
 

@@ -59,6 +59,17 @@ ACTIONS = {
     "webhook_endpoint.recovered": _l("Webhook deliveries recovered"),
     "endpoint.disabled": _l("Webhook endpoint disabled"),
     "webhook_message.retried": _l("Webhook delivery retried"),
+    "invitation.created": _l("Contractor invited to see their record"),
+    "person.linked": _l("Record linked to the contractor's account"),
+    "person.exported": _l("Contractor downloaded their data"),
+    "statement.added": _l("Statement added"),
+    "dispute.opened": _l("Dispute opened"),
+    "dispute.resolved": _l("Dispute resolved"),
+    "reference.requested": _l("Reference requested"),
+    "reference.answered": _l("Reference answered"),
+    "erasure.requested": _l("Erasure requested"),
+    "erasure.refused": _l("Erasure refused"),
+    "erasure.carried_out": _l("Erasure carried out"),
 }
 
 OBJECTS = {
@@ -75,6 +86,8 @@ OBJECTS = {
     "export": _l("Export"),
     "webhook_endpoint": _l("Webhook endpoint"),
     "webhook_message": _l("Webhook message"),
+    "dispute": _l("Dispute"),
+    "erasure_request": _l("Erasure request"),
 }
 
 # The names in an entry's details; one missing here is shown as it is stored.

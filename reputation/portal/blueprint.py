@@ -131,6 +131,7 @@ managers_only = _staff(AGENCY_MANAGERS, _l("Only the agency's owners and admins 
 audit_readers_only = _staff(
     AUDIT_READERS, _l("Only the agency's owners, admins and viewers read the audit log.")
 )
+owners_only = _staff(frozenset({Role.OWNER}), _l("Only the agency's owners may do this."))
 
 
 def local(target: str | None) -> str | None:
@@ -180,6 +181,7 @@ def error_page(status: int, message: str) -> tuple[str, int]:
         404: _("Nothing here"),
         409: _("This could not be done"),
         410: _("This link no longer works"),
+        429: _("Too many tries"),
         500: _("Something went wrong on our side"),
     }
     return render_template(
@@ -212,6 +214,9 @@ def _forged(error: CSRFError) -> Any:
 @portal.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Any:
     status = error.code or 500
+    if status == 429:
+        # The limit's own words ("20 per 1 minute") tell a person nothing they can act on.
+        return error_page(429, _("Too many tries from your address: wait a minute, then retry."))
     return error_page(status if status in (400, 403, 404, 409) else 400, str(error.description))
 
 

@@ -392,6 +392,26 @@ class EventForm(PortalForm):
         return facts
 
 
+def incident_choices(incidents: Sequence[Any]) -> list[SelectChoice]:
+    """The incidents a step or a reference may speak to, as a form offers them."""
+    return [
+        SelectChoice("", _("None in particular")),
+        *(
+            SelectChoice(
+                str(event.id),
+                _(
+                    "%(date)s — %(kind)s (%(severity)s): %(summary)s",
+                    date=format_date(event.occurred_at),
+                    kind=labels.kind_label(event.kind),
+                    severity=labels.severity_label(event.severity),
+                    summary=event.summary,
+                ),
+            )
+            for event in incidents
+        ),
+    ]
+
+
 class AmendForm(EventForm):
     """A new version of an event: its facts, changed, and why."""
 
@@ -450,22 +470,7 @@ class StepForm(PortalForm):
     def __init__(self, *args: Any, incidents: Sequence[Any] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.kind.choices = step_kind_choices()
-        self.addresses_event_id.choices = [
-            SelectChoice("", _("None in particular")),
-            *(
-                SelectChoice(
-                    str(event.id),
-                    _(
-                        "%(date)s — %(kind)s (%(severity)s): %(summary)s",
-                        date=format_date(event.occurred_at),
-                        kind=labels.kind_label(event.kind),
-                        severity=labels.severity_label(event.severity),
-                        summary=event.summary,
-                    ),
-                )
-                for event in incidents
-            ),
-        ]
+        self.addresses_event_id.choices = incident_choices(incidents)
 
     def facts(self) -> dict[str, Any]:
         return {

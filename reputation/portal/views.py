@@ -20,10 +20,16 @@ from reputation.portal import (
     audit,
     bulk,
     contractors,
+    disputes,
+    erasure,
     evidence,
     labels,
     me,
+    me_data,
+    me_disputes,
+    me_evidence,
     policy,
+    referees,
     team,
     webhooks,
 )
@@ -36,7 +42,22 @@ from reputation.tenancy.lookup import get_or_404
 from reputation.tenancy.models import User
 
 # Each area's module puts its pages on the blueprint as it is imported.
-AREAS = (contractors, evidence, policy, team, audit, webhooks, bulk, me)
+AREAS = (
+    contractors,
+    evidence,
+    disputes,
+    policy,
+    team,
+    audit,
+    webhooks,
+    bulk,
+    me,
+    me_evidence,
+    me_disputes,
+    me_data,
+    erasure,
+    referees,
+)
 
 
 def register_portal(app: Flask) -> None:

@@ -56,6 +56,7 @@ EVENT_TYPE_LABELS = {
     "assessment.changed": _l("a contractor's band or eligibility changes"),
     "dispute.opened": _l("a contractor disputes an event"),
     "dispute.resolved": _l("a dispute is resolved"),
+    "statement.added": _l("a contractor adds a statement to an event"),
 }
 # The delivery log asks again for news while a message shown is due this soon.
 FOLLOW_DUE_WITHIN = timedelta(minutes=1)

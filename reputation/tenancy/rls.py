@@ -117,3 +117,103 @@ def refuse_truncate(table: str) -> list[str]:
         f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
         "FOR EACH STATEMENT EXECUTE FUNCTION refuse_change()",
     ]
+
+
+# Erasure (GDPR Art 17), the one exception to append-only (DESIGN.md "Writes"): the erasure
+# service names, in the transaction-local `app.erasure`, the contractor whose rows it deletes;
+# these versions of the guards above let exactly those rows go, and refuse the rest as before.
+ERASED_CONTRACTOR = "NULLIF(current_setting('app.erasure', true), '')"
+
+REFUSE_CHANGE_UNLESS_ERASED_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION refuse_change_unless_erased() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND OLD.contractor_id::text = {ERASED_CONTRACTOR} THEN
+        RETURN OLD;
+    END IF;
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+GUARD_RECORDED_FACTS_UNLESS_ERASED_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION guard_recorded_facts_unless_erased() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    open_status text := TG_ARGV[0];
+    mutable text[] := TG_ARGV[1:array_upper(TG_ARGV, 1)];
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        IF OLD.contractor_id::text = {ERASED_CONTRACTOR} THEN
+            RETURN OLD;
+        END IF;
+        RAISE EXCEPTION '% is append-only: DELETE refused', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF (to_jsonb(NEW) - mutable) IS DISTINCT FROM (to_jsonb(OLD) - mutable) THEN
+        RAISE EXCEPTION '% keeps its recorded facts: UPDATE of them refused', TG_TABLE_NAME
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF OLD.status <> open_status THEN
+        RAISE EXCEPTION '% row % is %: its status is final', TG_TABLE_NAME, OLD.id, OLD.status
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END
+$$
+"""
+
+# The audit log keeps every row, an erasure's included; an erasure may only blank what a row
+# said (its details, and a contractor's own address as its actor), never who did what, when.
+KEEP_AUDIT_UNLESS_ERASED_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION keep_audit_unless_erased() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND {ERASED_CONTRACTOR} IS NOT NULL
+        AND NEW.details IN (OLD.details, '{{}}'::jsonb)
+        AND NEW.actor_label IN (OLD.actor_label, '')
+        AND (to_jsonb(NEW) - 'details' - 'actor_label')
+            = (to_jsonb(OLD) - 'details' - 'actor_label') THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+ERASURE_FUNCTIONS = {
+    "refuse_change_unless_erased": REFUSE_CHANGE_UNLESS_ERASED_FUNCTION,
+    "guard_recorded_facts_unless_erased": GUARD_RECORDED_FACTS_UNLESS_ERASED_FUNCTION,
+    "keep_audit_unless_erased": KEEP_AUDIT_UNLESS_ERASED_FUNCTION,
+}
+
+
+def erasure_functions() -> list[str]:
+    """The erasure-aware versions of the evidence's and the audit log's guards."""
+    return list(ERASURE_FUNCTIONS.values())
+
+
+def repoint_trigger(table: str, trigger: str, function: str, replacement: str) -> list[str]:
+    """Make an existing row trigger run `replacement` instead of `function`, with the same
+    timing, events and arguments: its definition is read back from the catalog, so the
+    arguments given when it was created (a table's mutable columns) are kept exactly. Fails if
+    the trigger does not run `function`, rather than leave a guard other than the one meant."""
+    return [
+        f"""
+DO $$
+DECLARE
+    definition text;
+    repointed text;
+BEGIN
+    SELECT pg_get_triggerdef(oid) INTO STRICT definition FROM pg_trigger
+        WHERE tgname = '{trigger}' AND tgrelid = '{table}'::regclass;
+    repointed := replace(definition, 'FUNCTION {function}(', 'FUNCTION {replacement}(');
+    IF repointed = definition THEN
+        RAISE EXCEPTION 'trigger {trigger} on {table} does not run {function}: %', definition;
+    END IF;
+    EXECUTE 'DROP TRIGGER {trigger} ON {table}';
+    EXECUTE repointed;
+END
+$$
+"""
+    ]

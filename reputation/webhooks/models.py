@@ -21,6 +21,7 @@ EVENT_TYPES = (
     "assessment.changed",
     "dispute.opened",
     "dispute.resolved",
+    "statement.added",
 )
 PING = "ping"
 
