@@ -173,8 +173,9 @@ def test_a_filtered_list_counts_what_it_finds(app, recruiter, redis_url):
     expected = {
         "": 5, "band=caution": 3, "eligible=false": 3, "band=caution&eligible=false": 3,
         "band=caution&eligible=true": 0, "band=trusted": 0, "band=insufficient_evidence": 2,
-        "eligible=true": 2, "band=caution&tag=java": 2, "band=caution&q=rude": 3,
-        "band=caution&q=too": 1, "eligible=false&status=archived": 0,
+        "eligible=true": 2, "band=insufficient_evidence&eligible=true": 2,
+        "band=insufficient_evidence&eligible=false": 0, "band=caution&tag=java": 2,
+        "band=caution&q=rude": 3, "band=caution&q=too": 1, "eligible=false&status=archived": 0,
     }  # fmt: skip
     for query, count in expected.items():
         found = recruiter.get(f"contractors?{query}&per_page=100").json

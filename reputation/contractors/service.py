@@ -205,17 +205,23 @@ def search_total(
     band: str | None = None, eligible: bool | None = None, **filters: Any
 ) -> Select[tuple[int]]:
     """How many contractors `search` finds with these filters. Asked only of the band or the
-    eligibility of the assessed, the snapshots' band index answers alone (it holds the agency,
-    the band, the contractor and the eligibility, and every snapshot has its contractor):
-    counting through the join would read every contractor of the agency."""
-    never_assessed = band == INSUFFICIENT_EVIDENCE or eligible is True
+    eligibility, the snapshots' band index answers alone (it holds the agency, the band, the
+    contractor and the eligibility, and every snapshot has its contractor); the never assessed,
+    whose opinion of no evidence is insufficient_evidence and eligible, are the contractors less
+    the snapshots. Counting through the join would read every contractor of the agency."""
     contractors_asked = any(value for name, value in filters.items() if name != "order")
-    if never_assessed or contractors_asked or (band is None and eligible is None):
+    if contractors_asked or (band is None and eligible is None):
         found = search(band=band, eligible=eligible, **filters).order_by(None)
         return select(func.count()).select_from(found.subquery())
-    statement = select(func.count()).where(TrustSnapshot.agency_id == current_agency_id())
+    agency_id = current_agency_id()
+    statement = select(func.count()).where(TrustSnapshot.agency_id == agency_id)
     if band is not None:
         statement = statement.where(TrustSnapshot.band == band)
     if eligible is not None:
         statement = statement.where(TrustSnapshot.eligible.is_(eligible))
+    if band in (None, INSUFFICIENT_EVIDENCE) and eligible in (None, True):
+        everyone = select(func.count()).where(Contractor.agency_id == agency_id)
+        assessed = select(func.count()).where(TrustSnapshot.agency_id == agency_id)
+        never_assessed = everyone.scalar_subquery() - assessed.scalar_subquery()
+        return select(never_assessed + statement.scalar_subquery())
     return statement
