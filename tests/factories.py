@@ -134,7 +134,7 @@ def make_invitation(app: Flask, tenant: Tenant, contractor_id: uuid.UUID) -> str
 
     from reputation import clock
     from reputation.persons.models import Invitation
-    from reputation.persons.service import token_hash
+    from reputation.tenancy.lookup import token_hash
 
     token = secrets.token_urlsafe(32)
     with app.app_context(), agency_scope(tenant.agency_id):

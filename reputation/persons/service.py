@@ -4,7 +4,6 @@ reaches only the records linked to them, each within its own agency's scope."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -30,8 +29,9 @@ from reputation.persons.models import Invitation, Person, PersonLink
 from reputation.references.addresses import remember_address
 from reputation.rehabilitation import service as rehabilitation
 from reputation.scoring import service as scoring
+from reputation.tenancy.lookup import find_by_token, token_hash
 from reputation.tenancy.models import Agency
-from reputation.tenancy.scope import act_as_person, agency_scope, enter_agency, present_token
+from reputation.tenancy.scope import act_as_person, agency_scope, enter_agency
 from reputation.tenancy.service import (
     check_password,
     new_session_token,
@@ -40,10 +40,6 @@ from reputation.tenancy.service import (
 )
 
 INVITATION_LIFETIME = timedelta(days=7)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def invite(contractor: Contractor) -> Invitation:
@@ -88,13 +84,7 @@ def invite(contractor: Contractor) -> Invitation:
 def open_invitation(token: str) -> Invitation:
     """The invitation this token names, with the rest of the request scoped to its agency: a
     404 for a token that names none, a 410 for one used or expired."""
-    present_token(token_hash(token))
-    invitation = db.session.scalar(
-        select(Invitation)
-        .where(Invitation.token_hash == token_hash(token))
-        .execution_options(tenant_unscoped=True)
-    )
-    present_token(None)
+    invitation = find_by_token(Invitation, token)
     if invitation is None:
         raise NotFound("invitation")
     if invitation.used_at is not None:

@@ -30,7 +30,6 @@ from reputation.evidence import recorder
 from reputation.extensions import db
 from reputation.mail.service import deliverable, send_mail
 from reputation.persons.models import Person, PersonLink
-from reputation.persons.service import token_hash
 from reputation.references.addresses import signed_in_from
 from reputation.references.models import (
     FREE_MAIL,
@@ -42,8 +41,9 @@ from reputation.references.models import (
 )
 from reputation.rehabilitation import service as rehabilitation
 from reputation.rehabilitation.models import RehabilitationStep
+from reputation.tenancy.lookup import find_by_token, token_hash
 from reputation.tenancy.models import Agency
-from reputation.tenancy.scope import enter_agency, present_token
+from reputation.tenancy.scope import enter_agency
 from reputation.trust.taxonomy import Valence
 
 REFERENCE_LIFETIME = timedelta(days=14)
@@ -131,13 +131,7 @@ def open_request(token: str, answering: bool = False) -> ReferenceRequest:
     """The request this token names, with the rest of the request scoped to its agency: a 404
     for a token that names none; a 410 for one expired, and for one answered already (a 409
     when `answering`: the form sent again records nothing)."""
-    present_token(token_hash(token))
-    reference = db.session.scalar(
-        select(ReferenceRequest)
-        .where(ReferenceRequest.token_hash == token_hash(token))
-        .execution_options(tenant_unscoped=True)
-    )
-    present_token(None)
+    reference = find_by_token(ReferenceRequest, token)
     if reference is None:
         raise NotFound("reference request")
     if reference.answered_at is not None:
