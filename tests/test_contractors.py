@@ -131,3 +131,41 @@ def test_invalid_contractor_is_422(recruiter, body, field):
     assert response.status_code == 422
     assert field in {e["field"] for e in response.json["errors"]}
     assert recruiter.get("contractors").json["total"] == 0
+
+
+def test_the_never_assessed_are_found_whether_or_not_others_are(app, tenants, recruiter, redis_url):
+    # With a contractor never assessed, the band and eligibility filters join the snapshots
+    # outward; with every contractor assessed, they read the snapshots alone: the same answers.
+    import uuid
+
+    from reputation.contractors.models import Contractor
+    from reputation.extensions import db
+    from reputation.scoring.service import recompute
+    from reputation.tenancy.scope import agency_scope
+    from tests.conftest import run_jobs
+
+    fresh = add(recruiter, name="Fresh").json
+    rude = add(recruiter, name="Rude").json
+    recruiter.post(
+        f"contractors/{rude['id']}/events",
+        {"kind": "rudeness", "occurred_at": "2026-01-05T10:00:00Z", "summary": "Shouted"},
+    )
+    run_jobs(app, redis_url)
+
+    def found():
+        return {
+            query: (page["total"], [c["name"] for c in page["items"]])
+            for query in ("band=insufficient_evidence", "eligible=true", "eligible=false")
+            for page in [recruiter.get(f"contractors?{query}&per_page=1").json]
+        }
+
+    expected = {
+        "band=insufficient_evidence": (1, ["Fresh"]),
+        "eligible=true": (1, ["Fresh"]),
+        "eligible=false": (1, ["Rude"]),
+    }
+    assert found() == expected
+    with app.app_context(), agency_scope(tenants[0].agency_id):
+        recompute(db.session.get(Contractor, (tenants[0].agency_id, uuid.UUID(fresh["id"]))))
+        db.session.commit()
+    assert found() == expected

@@ -129,10 +129,12 @@ def search(
     band: str | None = None,
     eligible: bool | None = None,
     order: str = "name",
+    never_assessed: int | None = None,
 ) -> Select[tuple[Contractor]]:
     """The agency's contractors matching every filter given, in one of ORDERS (by name unless
     asked). A contractor never assessed has the opinion of no evidence: insufficient_evidence,
-    and eligible."""
+    and eligible. `never_assessed`, when the caller has counted them (`count_never_assessed`):
+    with none, those filters need no outer join."""
     statement = (
         select(Contractor)
         .where(Contractor.agency_id == current_agency_id())
@@ -166,29 +168,28 @@ def search(
     # The filters name the snapshot's own columns, so that PostgreSQL finds a band's contractors
     # in its index (agency, band, contractor) rather than in every snapshot's row (kilobytes of
     # JSON each); only the band and eligibility of the never assessed, the opinion of no
-    # evidence, need the outer join.
-    never_assessed = band == INSUFFICIENT_EVIDENCE or eligible is True
+    # evidence, need the outer join, which reads every contractor and every snapshot of the
+    # agency (a hash join) however few it finds.
+    outer = includes_never_assessed(band, eligible) and never_assessed != 0
     if band is not None or eligible is not None:
         on = and_(
             TrustSnapshot.agency_id == Contractor.agency_id,
             TrustSnapshot.contractor_id == Contractor.id,
         )
         statement = (
-            statement.outerjoin(TrustSnapshot, on)
-            if never_assessed
-            else statement.join(TrustSnapshot, on)
+            statement.outerjoin(TrustSnapshot, on) if outer else statement.join(TrustSnapshot, on)
         )
     if band is not None:
         statement = statement.where(
             or_(TrustSnapshot.band == band, TrustSnapshot.contractor_id.is_(None))
-            if band == INSUFFICIENT_EVIDENCE
+            if outer
             else TrustSnapshot.band == band
         )
     if eligible is not None:
         statement = statement.where(
             or_(TrustSnapshot.eligible.is_(True), TrustSnapshot.contractor_id.is_(None))
-            if eligible
-            else TrustSnapshot.eligible.is_(False)
+            if outer
+            else TrustSnapshot.eligible.is_(eligible)
         )
     if tag:
         statement = statement.where(
@@ -201,27 +202,61 @@ def search(
     return statement
 
 
+def includes_never_assessed(band: str | None, eligible: bool | None) -> bool:
+    """Whether the contractors never assessed (insufficient_evidence, eligible) pass these
+    filters of their snapshot, when there is a filter of their snapshot at all."""
+    return (band is not None or eligible is not None) and (
+        band in (None, INSUFFICIENT_EVIDENCE) and eligible in (None, True)
+    )
+
+
+def count_never_assessed() -> int:
+    """How many of the agency's contractors have no stored assessment yet: the contractors less
+    the snapshots (every snapshot has its contractor, a foreign key, and at most one snapshot
+    each), two counts that read an index each."""
+    return db.session.scalar(_never_assessed()) or 0
+
+
+def _never_assessed() -> Select[tuple[int]]:
+    agency_id = current_agency_id()
+    everyone = select(func.count()).where(Contractor.agency_id == agency_id)
+    assessed = select(func.count()).where(TrustSnapshot.agency_id == agency_id)
+    return select(everyone.scalar_subquery() - assessed.scalar_subquery())
+
+
+def search_with_total(**filters: Any) -> tuple[Select[tuple[Contractor]], Select[tuple[int]]]:
+    """`search` and how many it finds, the never assessed counted once for both when the band
+    or eligibility asked for may include them."""
+    never_assessed = None
+    if includes_never_assessed(filters.get("band"), filters.get("eligible")):
+        never_assessed = count_never_assessed()
+    return (
+        search(never_assessed=never_assessed, **filters),
+        search_total(never_assessed=never_assessed, **filters),
+    )
+
+
 def search_total(
-    band: str | None = None, eligible: bool | None = None, **filters: Any
+    band: str | None = None,
+    eligible: bool | None = None,
+    never_assessed: int | None = None,
+    **filters: Any,
 ) -> Select[tuple[int]]:
     """How many contractors `search` finds with these filters. Asked only of the band or the
     eligibility, the snapshots' band index answers alone (it holds the agency, the band, the
-    contractor and the eligibility, and every snapshot has its contractor); the never assessed,
-    whose opinion of no evidence is insufficient_evidence and eligible, are the contractors less
-    the snapshots. Counting through the join would read every contractor of the agency."""
+    contractor and the eligibility, and every snapshot has its contractor), plus the never
+    assessed when they pass those filters (`never_assessed`, counted by the caller). Counting
+    through the join would read every contractor of the agency."""
     contractors_asked = any(value for name, value in filters.items() if name != "order")
     if contractors_asked or (band is None and eligible is None):
-        found = search(band=band, eligible=eligible, **filters).order_by(None)
-        return select(func.count()).select_from(found.subquery())
-    agency_id = current_agency_id()
-    statement = select(func.count()).where(TrustSnapshot.agency_id == agency_id)
+        found = search(band=band, eligible=eligible, never_assessed=never_assessed, **filters)
+        return select(func.count()).select_from(found.order_by(None).subquery())
+    statement = select(func.count()).where(TrustSnapshot.agency_id == current_agency_id())
     if band is not None:
         statement = statement.where(TrustSnapshot.band == band)
     if eligible is not None:
         statement = statement.where(TrustSnapshot.eligible.is_(eligible))
-    if band in (None, INSUFFICIENT_EVIDENCE) and eligible in (None, True):
-        everyone = select(func.count()).where(Contractor.agency_id == agency_id)
-        assessed = select(func.count()).where(TrustSnapshot.agency_id == agency_id)
-        never_assessed = everyone.scalar_subquery() - assessed.scalar_subquery()
-        return select(never_assessed + statement.scalar_subquery())
+    if includes_never_assessed(band, eligible):
+        never = _never_assessed().scalar_subquery() if never_assessed is None else never_assessed
+        return select(statement.scalar_subquery() + never)
     return statement

@@ -32,7 +32,8 @@ class Contractors(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """Search the agency's contractors by name, email, external reference, tag or status."""
         page, per_page = query.pop("page"), query.pop("per_page")
-        return paginate(service.search(**query), page, per_page, service.search_total(**query))
+        found, total = service.search_with_total(**query)
+        return paginate(found, page, per_page, total)
 
     @evidence_writer
     @contractors.arguments(ContractorCreateSchema)

@@ -76,12 +76,8 @@ def contractors_page() -> Any:
             "status": form.status.data or None,
             "order": form.order.data or "name",
         }
-    page = paginate(
-        contractors.search(**filters),
-        requested_page(),
-        PER_PAGE,
-        contractors.search_total(**filters),
-    )
+    found, total = contractors.search_with_total(**filters)
+    page = paginate(found, requested_page(), PER_PAGE, total)
     # Only what the list shows of each snapshot, not its explanation or next steps.
     snapshots = {
         snapshot.contractor_id: snapshot
