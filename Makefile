@@ -17,7 +17,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python scripts/run_local.py
 
-test: lint typecheck test-sqlite test-postgresql
+# The two passes run at once (each has its own database and Redis database): one waits on
+# PostgreSQL, workers and the browser while the other computes. Each pass's output is printed
+# when it ends.
+test: lint typecheck
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

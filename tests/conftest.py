@@ -41,7 +41,8 @@ pytest_plugins = ["tests.mailbox"]
 
 IN_CI = os.environ.get("CI") == "true"
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each database's pass has a Redis database of its own, so that `make test` runs both at once.
+REDIS_DATABASES = {"sqlite": 14, "postgresql": 15}
 APP_ROLE = "reputation_app"
 OWNER_ROLE = "reputation_owner"
 
@@ -80,12 +81,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
+def redis_url(backend: str) -> str:
+    url = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{REDIS_DATABASES[backend]}")
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as error:
-        unavailable(f"Redis at {REDIS_URL}", error)
-    return REDIS_URL
+        unavailable(f"Redis at {url}", error)
+    return url
 
 
 @pytest.fixture(scope="session")
