@@ -1,5 +1,5 @@
-"""ATS imports: streamed row by row by a real RQ job; each row whole or not at all; a second
-import of the same file changes nothing."""
+"""ATS imports: streamed a batch of rows at a time by a real RQ job; each row whole or not at
+all; a second import of the same file changes nothing."""
 
 from __future__ import annotations
 
@@ -334,6 +334,36 @@ def test_a_row_the_database_refuses_fails_alone(app, tenants, recruiter, redis_u
     assert (row, field) == (2, None)
     assert message.startswith("The database refused this row") and "varying(5)" in message
     assert counts(app, tenants[0]) == (2, 0, 0)
+
+
+@pytest.mark.postgresql_only
+def test_a_value_longer_than_its_column_fails_its_row_alone(app, tenants, recruiter, redis_url):
+    """Refused as the rows are sent (COPY on PostgreSQL), before they reach the table."""
+    with narrower_column(app, "conduct_events", "summary", 5, 500):
+        report = imported(
+            recruiter, app, redis_url,
+            b"record,external_ref,name,contractor_ref,kind,occurred_at,summary\n"
+            b"contractor,C-1,Ana,,,,\n"
+            b"event,E-1,,C-1,rudeness,2025-01-01T00:00:00Z,Rude\n"
+            b"event,E-2,,C-1,rudeness,2025-01-02T00:00:00Z,Very rude\n",
+        )  # fmt: skip
+    assert (report["status"], report["rows_done"], report["rows_failed"]) == ("completed", 3, 1)
+    [(row, field, message)] = row_errors(report)
+    assert (row, field) == (3, None)
+    assert message == (
+        "The database refused this row: value too long for type character varying(5)"
+    )
+    assert counts(app, tenants[0]) == (1, 1, 0)
+
+
+@contextlib.contextmanager
+def narrower_column(app, table: str, column: str, length: int, usual: int):
+    with psycopg.connect(app.config["ADMIN_DATABASE_URL"], autocommit=True) as admin:
+        admin.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE varchar({length})")
+        try:
+            yield
+        finally:
+            admin.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE varchar({usual})")
 
 
 @contextlib.contextmanager

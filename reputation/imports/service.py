@@ -1,4 +1,4 @@
-"""Imports: store the upload, then apply it row by row in a job (`workers.jobs.run_import`).
+"""Imports: store the upload, then apply it in batches in a job (`workers.jobs.run_import`).
 
 An import's file is kept only while the import needs it: a refused upload leaves nothing on
 disk, and the file is deleted once the import has ended, completed or failed (its rows are then
@@ -13,7 +13,7 @@ import logging
 import os
 import uuid
 from datetime import timedelta
-from typing import IO, Any
+from typing import IO
 
 from flask import current_app, g
 from rq import get_current_job
@@ -22,23 +22,21 @@ from sqlalchemy.exc import DataError
 
 from reputation import clock, jobs, text
 from reputation.audit.service import record_audit
-from reputation.conduct import service as conduct
-from reputation.contractors import service as contractors
-from reputation.contractors.models import Contractor
-from reputation.errors import DomainError, Invalid
+from reputation.errors import Invalid
 from reputation.evidence import recorder
 from reputation.extensions import db
 from reputation.ids import new_id
-from reputation.imports import models, rows
+from reputation.imports import batches, models, rows
 from reputation.imports.models import COMPLETED, FAILED, QUEUED, RUNNING, Import, ImportRowError
-from reputation.outbox.service import enqueue_after_commit, recomputes_coalesced
-from reputation.rehabilitation import service as rehabilitation
+from reputation.outbox.service import enqueue_after_commit
 from reputation.tenancy.auth import Principal
 from reputation.tenancy.scope import current_agency_id
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+# Rows applied and committed together: the portal's progress moves a batch at a time, and a batch
+# is what the import holds in memory.
+BATCH = 2000
 CHUNK = 1024 * 1024
 # A bulk job times out after 3 hours and RQ tries it at most five times, a quarter of an hour
 # of pauses in all: an import still queued or running a day after its upload has no job left
@@ -159,13 +157,8 @@ def run_import(record: Import) -> None:
 def _apply_file(record: Import) -> None:
     record.rows_total = rows.count(record.path, record.format)
     db.session.commit()
-    batch: list[tuple[int, dict[str, Any] | rows.RowRejected]] = []
-    for item in rows.read(record.path, record.format):
-        batch.append(item)
-        if len(batch) == BATCH:
-            _apply_batch(record, batch)
-            batch = []
-    _apply_batch(record, batch)
+    for batch in rows.parsed_batches(record.path, record.format, BATCH):
+        _apply_batch(record, batch)
 
 
 def _finish(record: Import, status: str, failure: str | None = None) -> None:
@@ -225,34 +218,32 @@ def fail_abandoned_imports() -> int:
     return len(abandoned)
 
 
-def _apply_batch(
-    record: Import, batch: list[tuple[int, dict[str, Any] | rows.RowRejected]]
-) -> None:
+def _apply_batch(record: Import, batch: list[rows.Parsed]) -> None:
+    """Apply a batch of rows, all that can be, and commit it with the import's progress."""
     # A write before the first savepoint opens the batch's transaction (SQLite needs it so).
     record.rows_done = record.rows_done
     db.session.flush()
-    # Contractors this batch has read or written, by external_ref: most rows name one.
-    known: dict[str, Contractor] = {}
-    with recomputes_coalesced():
-        for number, raw in batch:
-            try:
-                if isinstance(raw, rows.RowRejected):
-                    raise raw
-                row = rows.parse(raw)
-                with db.session.begin_nested():
-                    contractor = _apply(row, known)
-                if contractor is not None:  # only once its row is applied for good
-                    known[contractor.external_ref or ""] = contractor
-            except rows.RowRejected as rejected:
-                _reject(record, number, rejected.field, rejected.message)
-            except DomainError as refused:
-                _reject(record, number, refused.field, refused.detail)
-            except DataError as refused:
-                # The savepoint is rolled back: the row is refused, the batch goes on.
-                reason = str(refused.orig).partition("\n")[0]  # the driver's first line
-                _reject(record, number, None, f"The database refused this row: {reason}")
-            record.rows_done += 1
+    try:
+        with db.session.begin_nested():
+            errors = batches.apply_rows(batch)
+    except DataError:
+        # The database refused a row of the batch, and so the whole batch: which row, only the
+        # rows one at a time can tell.
+        errors = [error for item in batch for error in _apply_alone(item)]
+    for error in errors:
+        _reject(record, error.number, error.field, error.message)
+    record.rows_done += len(batch)
     db.session.commit()
+
+
+def _apply_alone(item: rows.Parsed) -> list[batches.RowError]:
+    """Apply one row in a savepoint of its own: the row is refused, the batch goes on."""
+    try:
+        with db.session.begin_nested():
+            return batches.apply_rows([item])
+    except DataError as refused:
+        reason = str(refused.orig).partition("\n")[0]  # the driver's first line
+        return [batches.RowError(item[0], None, f"The database refused this row: {reason}")]
 
 
 def _reject(record: Import, number: int, field: str | None, message: str) -> None:
@@ -271,35 +262,6 @@ def _storable(words: str, length: int) -> str:
     """Words as a row error can hold them, whatever a row put in them: what may not be stored
     shows as U+FFFD, and they are cut to the column."""
     return text.shown(words)[:length]
-
-
-def _apply(row: rows.Row, known: dict[str, Contractor]) -> Contractor | None:
-    """Apply one row; the contractor it created, changed or named."""
-    facts = row.facts
-    if row.record == "contractor":
-        existing = known.get(facts["external_ref"]) or contractors.find_by_external_ref(
-            facts["external_ref"]
-        )
-        if existing is None:
-            return contractors.create_contractor(**facts)
-        return contractors.update_contractor(existing, facts)
-    reference = row.references["contractor_ref"]
-    contractor = known.get(reference) or contractors.find_by_external_ref(reference)
-    if contractor is None:
-        raise rows.RowRejected("contractor_ref", "No contractor with this external_ref.")
-    if row.record == "event":
-        if conduct.find_by_external_ref(facts["external_ref"]) is None:
-            conduct.record_event(contractor, facts)
-        return contractor  # an event imported before is never rewritten
-    if rehabilitation.find_by_external_ref(facts["external_ref"]) is not None:
-        return contractor
-    if "addresses_ref" in row.references:
-        event = conduct.find_by_external_ref(row.references["addresses_ref"])
-        if event is None:
-            raise rows.RowRejected("addresses_ref", "No event with this external_ref.")
-        facts = {**facts, "addresses_event_id": event.id}
-    rehabilitation.record_step(contractor, facts)
-    return contractor
 
 
 def search() -> Select[tuple[Import]]:

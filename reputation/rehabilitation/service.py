@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import Select, select
 
@@ -22,18 +23,40 @@ from reputation.tenancy.scope import current_agency_id
 from reputation.trust.taxonomy import Valence
 
 
+class AddressedEvent(Protocol):
+    """What the check of a step reads of the event the step addresses."""
+
+    @property
+    def contractor_id(self) -> uuid.UUID: ...
+    @property
+    def valence(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+
+
 def _check_addressed_event(
     contractor: Contractor, event_id: uuid.UUID, facts: dict[str, Any]
 ) -> None:
-    """A step addresses a negative, unretracted event of the same contractor that came before."""
     event = db.session.get(ConductEvent, (contractor.agency_id, event_id))
-    if event is None or event.contractor_id != contractor.id:
+    check_addressed_event(contractor.id, event, facts["occurred_at"])
+
+
+def check_addressed_event(
+    contractor_id: uuid.UUID, event: AddressedEvent | None, occurred_at: datetime
+) -> None:
+    """A step addresses a negative, unretracted event of the same contractor that came before.
+
+    `event` is anything with the event's columns: an import checks a whole batch of steps
+    against events it read in one query (imports.batches)."""
+    if event is None or event.contractor_id != contractor_id:
         raise Invalid("addresses_event_id", "No event with this id for this contractor.")
     if event.valence != Valence.NEGATIVE:
         raise Invalid("addresses_event_id", "A step addresses a negative event only.")
     if event.status == RETRACTED:
         raise Invalid("addresses_event_id", "This event was retracted.")
-    if event.occurred_at >= facts["occurred_at"]:
+    if event.occurred_at >= occurred_at:
         raise Invalid(
             "addresses_event_id", "A step addresses an event that occurred before the step."
         )

@@ -7,12 +7,14 @@ import base64
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from reputation import clock
 from reputation.audit.service import record_audit
@@ -29,6 +31,8 @@ from reputation.webhooks.models import (
 )
 
 ROTATION_OVERLAP = timedelta(hours=24)
+# What the fan-out reads of an endpoint: not its secrets, which would be decrypted for nothing.
+FAN_OUT_COLUMNS = (WebhookEndpoint.id, WebhookEndpoint.enabled, WebhookEndpoint.event_types)
 # Headers the service sets itself; a custom header may not replace them.
 RESERVED_HEADERS = frozenset(
     {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
@@ -120,6 +124,11 @@ def endpoints() -> Select[tuple[WebhookEndpoint]]:
     )
 
 
+def enabled_endpoints(*options: ORMOption) -> Sequence[WebhookEndpoint]:
+    statement = endpoints().where(WebhookEndpoint.enabled.is_(True)).options(*options)
+    return db.session.scalars(statement).all()
+
+
 def find_endpoint(endpoint_id: uuid.UUID) -> WebhookEndpoint:
     endpoint = db.session.scalar(endpoints().where(WebhookEndpoint.id == endpoint_id))
     if endpoint is None:
@@ -143,16 +152,18 @@ def _message(endpoint: WebhookEndpoint, event_type: str, data: Any, outbox_id: A
     )
 
 
-def fan_out(event: OutboxMessage) -> int:
+def fan_out(event: OutboxMessage, enabled: Sequence[WebhookEndpoint] | None = None) -> int:
     """One message per endpoint of the agency that wants this event, in the event's transaction.
 
-    Returns how many. The relay picks up due messages once they commit.
+    Returns how many. The relay picks up due messages once they commit. `enabled`: the agency's
+    enabled endpoints (`enabled_endpoints`), when the caller read them once for many events.
     """
-    wanted = [
-        endpoint
-        for endpoint in db.session.scalars(endpoints().where(WebhookEndpoint.enabled.is_(True)))
-        if endpoint.wants(event.name)
-    ]
+    if enabled is None:
+        # Without a flush: the event's own rows go in with the rest of its transaction at commit,
+        # and none of them is an endpoint.
+        with db.session.no_autoflush:
+            enabled = enabled_endpoints(load_only(*FAN_OUT_COLUMNS))
+    wanted = [endpoint for endpoint in enabled if endpoint.wants(event.name)]
     for endpoint in wanted:
         _message(endpoint, event.name, event.payload, event.id)
     return len(wanted)
