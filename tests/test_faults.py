@@ -102,9 +102,11 @@ def children_of(pid: int) -> list[int]:
 
 
 def test_a_work_horse_killed_mid_recompute_is_retried(app, tenants, service_env, private_redis):
+    from reputation import jobs
     from reputation.conduct.service import record_event
     from reputation.contractors.service import create_contractor
     from reputation.extensions import db
+    from reputation.outbox.service import enqueue_after_commit
     from reputation.tenancy.scope import agency_scope
 
     # Enough evidence that one recompute takes a while: a window to kill it in.
@@ -116,6 +118,11 @@ def test_a_work_horse_killed_mid_recompute_is_retried(app, tenants, service_env,
                 "occurred_at": clock.now() - timedelta(days=400 - i),
             })  # fmt: skip
         contractor_id = str(contractor.id)
+        # A recompute in a batch, as the nightly sweep queues it: batches run in a forked work
+        # horse (a contractor's own recompute runs in a trust worker, which forks none).
+        enqueue_after_commit(
+            jobs.RECOMPUTE_CONTRACTORS, job_id="batch", contractor_ids=[contractor_id]
+        )
         db.session.commit()
     env = {**service_env, "REDIS_URL": f"redis://127.0.0.1:{private_redis['port']}/0"}
     worker = subprocess.Popen(
@@ -124,14 +131,20 @@ def test_a_work_horse_killed_mid_recompute_is_retried(app, tenants, service_env,
     )  # fmt: skip
     relay = None
     try:
-        time.sleep(3)  # RQ's scheduler, a child of the worker, is up by now
+        # RQ's scheduler, a child of the worker, starts once the worker holds its queues' locks:
+        # only a child that comes after it is the work horse.
+        redis = Redis(port=private_redis["port"])
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+            redis.keys("rq:scheduler-lock:*") and children_of(worker.pid)
+        ):
+            time.sleep(0.05)
         before = set(children_of(worker.pid))
         relay = subprocess.Popen(
             [sys.executable, "-m", "workers", "--role", "relay", "--poll", "0.05"],
             cwd=repo_root(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        job_id = f"{tenants[0].agency_id}-recompute-{contractor_id}"
-        redis = Redis(port=private_redis["port"])
+        job_id = f"{tenants[0].agency_id}-batch"
         # Kill the work horse once it has the job, however long the relay and the fork took.
         deadline = time.monotonic() + 60
         horses: list[int] = []

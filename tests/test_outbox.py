@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import psycopg
 import pytest
 from redis import Redis
 from rq import Queue
@@ -17,7 +18,7 @@ from reputation.app import create_app
 from reputation.audit.models import AuditEntry
 from reputation.config import TestConfig
 from reputation.extensions import db
-from reputation.outbox.models import OutboxMessage
+from reputation.outbox.models import NOTIFY_CHANNEL, OutboxMessage
 from reputation.outbox.service import enqueue_after_commit, publish_event
 from reputation.tenancy.scope import agency_scope, system_scope
 from tests.conftest import repo_root, stop_process
@@ -160,3 +161,85 @@ def test_a_message_rq_refuses_is_set_aside_and_does_not_block_the_others(app, te
         )
         db.session.rollback()
     assert attempts == MAX_ATTEMPTS  # set aside after five refusals, not retried for ever
+
+
+def eventually(condition, seconds: float = 10):
+    """`condition()` once it is true, polled every 50 ms; None if it never was within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(0.05)
+    return None
+
+
+@pytest.mark.postgresql_only
+def test_a_job_notifies_the_relay_when_its_transaction_commits_and_only_then(
+    app, tenants, database_url
+):
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as listener:
+        listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        record_job(app, tenants[0], "rolled back", commit=False)
+        assert list(listener.notifies(timeout=0.5)) == []
+        with app.app_context(), agency_scope(tenants[0].agency_id):
+            enqueue_after_commit(NOTE_JOB_RAN, note="first")
+            enqueue_after_commit(NOTE_JOB_RAN, note="second")
+            db.session.flush()  # the rows are written, the transaction is open
+            assert list(listener.notifies(timeout=0.5)) == []
+            db.session.commit()
+        woken = list(listener.notifies(timeout=5))
+    assert [n.channel for n in woken] == [NOTIFY_CHANNEL]  # one for the transaction, not per row
+
+
+@pytest.fixture
+def listening_relay(app, service_env):
+    """A relay process that polls once a minute, and the pid of its listening connection: only a
+    notification can make it relay a job within seconds."""
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "workers", "--role", "relay", "--poll", "60"],
+        cwd=repo_root(), env=service_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        pid = eventually(lambda: listener_pid(app), seconds=30)
+        assert pid, "the relay did not listen within 30 s"
+        yield relay
+    finally:
+        stop_process(relay)
+
+
+def listener_pid(app) -> int | None:
+    with psycopg.connect(app.config["ADMIN_DATABASE_URL"], autocommit=True) as admin:
+        row = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'reputation-relay'"
+            " AND query = %s AND state = 'idle'",
+            [f"LISTEN {NOTIFY_CHANNEL}"],
+        ).fetchone()
+    return row[0] if row else None
+
+
+@pytest.mark.postgresql_only
+def test_a_listening_relay_moves_a_committed_job_long_before_its_next_poll(
+    app, tenants, listening_relay
+):
+    time.sleep(0.5)  # past the pass that follows the relay's LISTEN: now it waits on its poll
+    record_job(app, tenants[0], "wakes the relay")
+    assert eventually(lambda: pending(app) == 0), "the job waited for the poll"
+
+
+@pytest.mark.postgresql_only
+def test_the_relay_listens_again_after_its_connection_is_terminated_and_loses_no_job(
+    app, tenants, listening_relay
+):
+    killed = listener_pid(app)
+    with psycopg.connect(app.config["ADMIN_DATABASE_URL"], autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [killed])
+    # Committed while the relay has no listening connection: the pass after it listens again
+    # finds it.
+    record_job(app, tenants[0], "during the gap")
+    assert eventually(lambda: pending(app) == 0), "the job committed in the gap was not relayed"
+    again = eventually(lambda: (pid := listener_pid(app)) != killed and pid)
+    assert again, "the relay did not listen again"
+    time.sleep(0.5)
+    record_job(app, tenants[0], "after the gap")
+    assert eventually(lambda: pending(app) == 0), "the new connection did not wake the relay"
+    assert Queue("trust", connection=Redis.from_url(app.config["REDIS_URL"])).count == 2

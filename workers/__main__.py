@@ -1,8 +1,9 @@
 """`python -m workers`: the RQ workers (with RQ's scheduler), the outbox relay and the schedule.
 
-With no flags it supervises one relay, one scheduler, `--workers` trust, mail and bulk workers and
-`--webhook-workers` webhook workers as child processes, and stops them all on SIGTERM or SIGINT.
-`--role relay|worker|webhooks|scheduler` runs one of them in this process.
+With no flags it supervises one relay, one scheduler, `--trust-workers` trust workers, `--workers`
+mail and bulk workers and `--webhook-workers` webhook workers as child processes, and stops them
+all on SIGTERM or SIGINT. `--role relay|trust|worker|webhooks|scheduler` runs one of them in this
+process.
 """
 
 from __future__ import annotations
@@ -24,15 +25,20 @@ from workers.app import worker_app
 from workers.relay import run_relay
 from workers.schedule import run_schedule
 
-# Trust and bulk jobs run in a forked work horse: a horse that dies or overruns is noticed at
-# once and its job retried, and a long import cannot leak memory into the worker. Webhook
-# attempts are short and wait on the network; forking for each would cost more than the attempt,
-# so webhook workers run them in-process. A webhook worker that dies loses nothing: the message's
-# lease runs out and the relay hands it out again (workers/relay.py).
-# Mail is forked too: messages are few, and a horse is stopped at its timeout however a mail
-# server stalls. It comes after trust, which the pages wait on, and before bulk, so that a
-# message is taken ahead of every queued import and sweep batch (reputation.jobs.Queue's order).
-FORKED_QUEUES = tuple(name for name in QUEUES if name != Queue.WEBHOOKS)
+# Bulk jobs run in a forked work horse: a horse that dies or overruns is noticed at once and its
+# job retried, and a long import cannot leak memory into the worker. Mail is forked too: messages
+# are few, and a horse is stopped at its timeout however a mail server stalls; it comes before
+# bulk, so that a message is taken ahead of every queued import and sweep batch.
+FORKED_QUEUES = (Queue.MAIL, Queue.BULK)
+# A trust recompute (tens of ms) and a webhook attempt are short, and forking for each would cost
+# more than the job: a fresh horse opens its own database connection and starts with cold caches
+# (a job that finds nothing to do took 200-700 ms in a horse, 4 ms in-process; the pages wait on
+# recomputes, bench/assessment_latency.py). Their workers run jobs in-process, one at a time; RQ
+# still stops a job at its timeout. A webhook worker that dies loses nothing: the message's lease
+# runs out and the relay hands it out again (workers/relay.py). A trust worker that dies leaves
+# its job started: the first registry cleanup after the job's timeout retries it (minutes, where
+# a killed horse's job is retried at once), and the assessment reads as pending meanwhile.
+assert set(QUEUES) == {*FORKED_QUEUES, Queue.TRUST, Queue.WEBHOOKS}
 
 
 def run_worker(with_scheduler: bool) -> None:
@@ -42,18 +48,29 @@ def run_worker(with_scheduler: bool) -> None:
         Worker(queues, connection=redis_connection()).work(with_scheduler=with_scheduler)
 
 
+def run_trust_worker(with_scheduler: bool) -> None:
+    app = worker_app()
+    with app.app_context():
+        SimpleWorker([queue(Queue.TRUST)], connection=redis_connection()).work(
+            with_scheduler=with_scheduler
+        )
+
+
 def run_webhook_worker() -> None:
     app = worker_app()
     with app.app_context():
         SimpleWorker([queue(Queue.WEBHOOKS)], connection=redis_connection()).work()
 
 
-def supervise(workers: int, webhook_workers: int, poll: float) -> int:
+def supervise(
+    trust_workers: int, workers: int, webhook_workers: int, poll: float, listen: bool
+) -> int:
     """Run the children until SIGTERM or SIGINT; a child that dies is started again, so an
     outage (Redis gone, a worker killed) heals without an operator."""
     commands = [
-        ["--role", "relay", "--poll", str(poll)],
+        ["--role", "relay", "--poll", str(poll), *([] if listen else ["--no-listen"])],
         ["--role", "scheduler"],
+        *(["--role", "trust"] + (["--no-scheduler"] if i else []) for i in range(trust_workers)),
         *(["--role", "worker"] + (["--no-scheduler"] if i else []) for i in range(workers)),
         *(["--role", "webhooks"] for _ in range(webhook_workers)),
     ]
@@ -92,15 +109,25 @@ def supervise(workers: int, webhook_workers: int, poll: float) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
     parser.add_argument(
-        "--role", choices=["all", "relay", "worker", "webhooks", "scheduler"], default="all"
+        "--role",
+        choices=["all", "relay", "trust", "worker", "webhooks", "scheduler"],
+        default="all",
     )
     parser.add_argument(
-        "--workers", type=int, default=2, help="trust, mail and bulk worker processes (role all)"
+        "--trust-workers", type=int, default=2, help="trust worker processes (role all)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="mail and bulk worker processes (role all)"
     )
     parser.add_argument(
         "--webhook-workers", type=int, default=2, help="webhook worker processes (role all)"
     )
     parser.add_argument("--poll", type=float, default=0.2, help="relay's idle poll, seconds")
+    parser.add_argument(
+        "--no-listen",
+        action="store_true",
+        help="relay: poll only, do not LISTEN for commits (PostgreSQL behind a transaction pooler)",
+    )
     parser.add_argument(
         "--no-scheduler", action="store_true", help="do not run RQ's scheduler in this worker"
     )
@@ -109,12 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "relay":
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with contextlib.suppress(KeyboardInterrupt):
-            run_relay(worker_app(), poll_seconds=args.poll)
+            run_relay(worker_app(), poll_seconds=args.poll, listen=not args.no_listen)
         return 0
     if args.role == "scheduler":
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with contextlib.suppress(KeyboardInterrupt):
             run_schedule(worker_app())
+        return 0
+    if args.role == "trust":
+        run_trust_worker(with_scheduler=not args.no_scheduler)
         return 0
     if args.role == "worker":
         run_worker(with_scheduler=not args.no_scheduler)
@@ -122,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "webhooks":
         run_webhook_worker()
         return 0
-    return supervise(args.workers, args.webhook_workers, args.poll)
+    return supervise(
+        args.trust_workers, args.workers, args.webhook_workers, args.poll, not args.no_listen
+    )
 
 
 if __name__ == "__main__":

@@ -4,16 +4,22 @@ A row is marked relayed in the same transaction that read it, after RQ has accep
 Redis is down the transaction rolls back and the rows wait; if the relay dies between the two,
 the job is enqueued again on the next pass (jobs are idempotent). On PostgreSQL several relays
 can run side by side: each claims its rows with SKIP LOCKED.
+
+When idle, the relay waits for work. On PostgreSQL a commit that leaves work for it wakes it at
+once (a NOTIFY sent by the triggers of migration 0019, delivered on commit only). It still polls,
+for the notifications lost while its listening connection is down and for the webhook attempts
+that fall due with time; SQLite has no NOTIFY, so there it polls only.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import TypeVar
 
+import psycopg
 from flask import Flask
 from rq import Retry
 from sqlalchemy import Select, or_, select
@@ -22,7 +28,7 @@ from reputation import clock
 from reputation.api import idempotency
 from reputation.extensions import db
 from reputation.jobs import DELIVER_WEBHOOKS, Queue
-from reputation.outbox.models import JOB, OutboxMessage
+from reputation.outbox.models import JOB, NOTIFY_CHANNEL, OutboxMessage
 from reputation.queues import queue, redis_connection
 from reputation.tenancy.scope import system_scope
 from reputation.webhooks.models import PENDING, WebhookMessage
@@ -178,9 +184,80 @@ def housekeeping(app: Flask) -> None:
             log.info("purged %d expired idempotency records", purged)
 
 
-def run_relay(app: Flask, poll_seconds: float = 0.2, batch: int = 500) -> None:
-    """Relay for ever: at once while there is work, every `poll_seconds` when idle."""
-    log.info("outbox relay started")
+class CommitWakeup:
+    """Waits until work for the relay commits: a connection of its own LISTENs on the outbox's
+    channel (PostgreSQL only).
+
+    A notification is lost while that connection is down (PostgreSQL restarted, the backend
+    terminated), never a row: the rows are the truth and notifications only say when to look.
+    Until the connection is back the relay polls, and once it is listening again a pass runs at
+    once, which finds whatever committed in the gap.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        with app.app_context():
+            self._arguments = db.engine.dialect.create_connect_args(db.engine.url)
+        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
+        self._down = False
+
+    def wait(self, seconds: float) -> None:
+        """Return when work has committed since the last wait, or after `seconds` at the latest
+        (at once after the connection was opened, so that a pass follows it)."""
+        if self._connection is None:
+            self._listen(seconds)
+            return
+        try:
+            for _ in self._connection.notifies(timeout=seconds, stop_after=1):
+                pass
+            # The rest of a burst of commits: one pass serves them all.
+            for _ in self._connection.notifies(timeout=0):
+                pass
+        except psycopg.Error as error:
+            log.warning("the relay stopped listening (%s); polling until it can again", error)
+            self._connection.close()
+            self._connection, self._down = None, True
+
+    def _listen(self, seconds: float) -> None:
+        args, options = self._arguments
+        try:
+            # Keepalives notice a connection that died without a word (a host gone, a network
+            # cut): its notifications would never come, and nothing else reads from it.
+            connection = psycopg.connect(
+                *args, **options, autocommit=True, application_name="reputation-relay",
+                connect_timeout=5, keepalives=1, keepalives_idle=30, keepalives_interval=10,
+                keepalives_count=3,
+            )  # fmt: skip
+            connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        except psycopg.Error as error:
+            if not self._down:
+                log.warning("the relay cannot listen (%s); polling until it can", error)
+            self._down = True
+            time.sleep(seconds)
+            return
+        if self._down:
+            log.info("the relay listens for commits again")
+        self._connection, self._down = connection, False
+
+
+def _interrupted(error: BaseException) -> bool:
+    """Whether `error` came of a stop asked for (SIGTERM, Ctrl-C) in the middle of a query: the
+    driver, cleaning up, may raise an error of its own over the interruption, and a relay that
+    took it for a failed pass would go on running after it was told to stop."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, (SystemExit, KeyboardInterrupt)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def run_relay(app: Flask, poll_seconds: float = 0.2, batch: int = 500, listen: bool = True) -> None:
+    """Relay for ever: at once while there is work; when idle, as soon as work commits (on
+    PostgreSQL, unless `listen` is off) or after `poll_seconds` at the latest."""
+    with app.app_context():
+        listening = listen and db.engine.dialect.name == "postgresql"
+    wait: Callable[[float], None] = CommitWakeup(app).wait if listening else time.sleep
+    log.info("outbox relay started (%s)", "listening for commits" if listening else "polling")
     failures = 0
     next_housekeeping = 0.0
     while True:
@@ -190,10 +267,12 @@ def run_relay(app: Flask, poll_seconds: float = 0.2, batch: int = 500) -> None:
             if time.monotonic() >= next_housekeeping:
                 housekeeping(app)
                 next_housekeeping = time.monotonic() + HOUSEKEEPING_EVERY
-        except Exception:
+        except Exception as error:
+            if _interrupted(error):
+                raise
             failures += 1
             log.exception("outbox relay pass failed (%d in a row); the rows wait", failures)
             time.sleep(min(30.0, poll_seconds * 2**failures))
             continue
         if moved < batch:
-            time.sleep(poll_seconds)
+            wait(poll_seconds)

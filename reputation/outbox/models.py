@@ -12,6 +12,9 @@ from reputation.tenancy.models import TenantModel
 
 JOB = "job"
 EVENT = "event"
+# The PostgreSQL channel on which a commit that leaves work for the relay notifies it (the
+# triggers of migration 0019).
+NOTIFY_CHANNEL = "outbox"
 
 
 class OutboxMessage(TenantModel, db.Model):

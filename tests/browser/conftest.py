@@ -219,6 +219,7 @@ def service_starting(
         # every test's flush of Redis it would enqueue the day's sweep again, in the middle of
         # some later test.
         "relay": [*workers, "relay", "--poll", "0.1"],
+        "trust": [*workers, "trust"],
         "worker": [*workers, "worker"],
         "webhooks": [*workers, "webhooks"],
     }
