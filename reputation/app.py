@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import Dialect, event, exc
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Every model module, so the metadata (and Alembic) sees every table.
@@ -57,6 +59,9 @@ from reputation.tenancy import scope
 from reputation.tenancy.cli import agencies_cli, api_keys_cli, users_cli
 from reputation.tenancy.views import api_keys, auth, users
 from reputation.webhooks.views import webhooks
+
+# How long a pooled connection may sit idle before it is pinged on its next use.
+IDLE_BEFORE_PING = 10.0
 
 
 def create_app(
@@ -114,6 +119,11 @@ def register_listeners(app: Flask) -> None:
                 engine, "connect", _sqlite_pragmas
             ):
                 event.listen(engine, "connect", _sqlite_pragmas)
+            if engine.dialect.name == "postgresql" and not event.contains(
+                engine, "checkin", _note_checkin
+            ):
+                event.listen(engine, "checkin", _note_checkin)
+                event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
     scope.register_listeners(db.session)
 
 
@@ -153,6 +163,30 @@ def register_blueprints(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     for group in (agencies_cli, users_cli, api_keys_cli, demo_cli, trust_cli):
         app.cli.add_command(group)
+
+
+def _note_checkin(dbapi_connection: Any, connection_record: Any) -> None:
+    connection_record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
+    """A checkout listener that pings a pooled connection idle for IDLE_BEFORE_PING seconds or
+    more before it is used (PostgreSQL, a proxy or a firewall may have closed it meanwhile), and
+    has a dead one replaced by a new connection, as `pool_pre_ping` would. A connection in steady
+    use is not pinged: that ping would be a round trip of every request. Should the database
+    restart under busy connections, the first request on one fails and the pool drops every
+    connection older than the failure."""
+
+    def ping(dbapi_connection: Any, connection_record: Any, proxy: Any) -> None:
+        idle_since = connection_record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError("a pooled connection did not answer its ping") from error
+
+    return ping
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:

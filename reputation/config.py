@@ -40,7 +40,9 @@ class Config:
     ENV = "production"
     TESTING = False
 
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # No ping at every checkout (a round trip a request): app.py pings a pooled connection only
+    # when it has been idle long enough to have been closed under it.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     SQLALCHEMY_RECORD_QUERIES = False
 
     # The head of a request, checked before anything reads it (api/security.py): a longer request

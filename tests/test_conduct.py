@@ -3,17 +3,22 @@ with the history kept."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from reputation import clock
+from reputation.audit.models import AuditEntry
+from reputation.conduct.models import ConductEvent
 from reputation.extensions import db
 from reputation.outbox.models import OutboxMessage
 from reputation.tenancy.scope import agency_scope
-from tests.conftest import login
+from reputation.webhooks.models import WebhookMessage
+from tests.conftest import Api, login
 from tests.factories import PASSWORD
 
 EVENT = {
@@ -174,6 +179,53 @@ def test_every_change_records_its_audit_webhook_event_and_recompute(
         "conduct_event.retracted",
         "conduct_event.recorded",
     ]
+
+
+def test_an_event_posted_with_a_key_commits_with_all_it_owes_or_not_at_all(app, tenants, client):
+    """The event, its audit row, its webhook event with the endpoint's message, and its
+    recompute commit together; a 404 (another agency's contractor) or a 409 (a reused
+    external_ref) writes none of them."""
+    admin = login(app, "acme", "admin@acme.test", PASSWORD)
+    app.config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = True
+    try:
+        hook = admin.post("webhooks/endpoints", {"url": "http://127.0.0.1:9/hook"}).json
+    finally:
+        app.config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = False
+    key = Api(client, tenants[0].write_key)
+    ours = key.post("contractors", {"name": "Robin Roe"}).json
+    theirs = Api(app.test_client(), tenants[1].write_key).post("contractors", {"name": "X"}).json
+
+    def written():
+        with app.app_context(), agency_scope(tenants[0].agency_id):
+            counts = [
+                db.session.scalar(select(func.count()).select_from(model))
+                for model in (ConductEvent, AuditEntry, OutboxMessage, WebhookMessage)
+            ]
+            db.session.rollback()
+        return counts
+
+    before = written()
+    event = key.post(f"contractors/{ours['id']}/events", {**EVENT, "external_ref": "ats-1"})
+    assert event.status_code == 201, event.json
+    after = written()
+    assert [a - b for a, b in zip(after, before, strict=True)] == [1, 1, 2, 1]
+    with app.app_context(), agency_scope(tenants[0].agency_id):
+        message = db.session.execute(
+            select(WebhookMessage.endpoint_id, WebhookMessage.body).where(
+                WebhookMessage.event_type == "conduct_event.recorded"
+            )
+        ).one()
+        jobs = db.session.scalars(select(OutboxMessage.job_id).where(OutboxMessage.kind == "job"))
+        assert set(jobs) == {f"recompute-{ours['id']}"}
+        db.session.rollback()
+    assert message.endpoint_id == uuid.UUID(hook["id"])
+    assert json.loads(message.body)["data"] == event.json
+
+    missing = key.post(f"contractors/{theirs['id']}/events", EVENT)
+    assert missing.status_code == 404
+    clash = key.post(f"contractors/{ours['id']}/events", {**EVENT, "external_ref": "ats-1"})
+    assert clash.status_code == 409
+    assert written() == after
 
 
 @pytest.mark.postgresql_only

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import psycopg
+import pytest
+from sqlalchemy import text
+
+import reputation.app
 from reputation.app import create_app
 from reputation.config import TestConfig
 from reputation.extensions import db
@@ -52,3 +57,25 @@ def test_metrics_count_requests_by_endpoint_and_status(client, tenants):
     assert "reputation_http_request_duration_seconds_bucket" in text
     assert 'reputation_queue_depth{queue="trust"} 0.0' in text
     assert "reputation_outbox_backlog 0.0" in text
+
+
+@pytest.mark.postgresql_only
+def test_a_pooled_connection_closed_while_idle_is_replaced_not_failed(
+    database_urls, redis_url, monkeypatch
+):
+    """A connection that PostgreSQL (or a proxy) closed while it sat in the pool is pinged on
+    its next use and replaced: the request that draws it succeeds."""
+    monkeypatch.setattr(reputation.app, "IDLE_BEFORE_PING", 0.0)
+    # An app of its own: its pool holds the one connection closed here, and goes with it.
+    app = create_app(
+        TestConfig, {"SQLALCHEMY_DATABASE_URI": database_urls.app, "REDIS_URL": redis_url}
+    )
+    with app.app_context():
+        backend = db.session.scalar(text("SELECT pg_backend_pid()"))
+        db.session.commit()
+        with psycopg.connect(database_urls.admin, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [backend])
+        response = app.test_client().get("/readyz")
+        db.engine.dispose()
+    assert response.status_code == 200
+    assert response.json["checks"]["database"] == "ok"

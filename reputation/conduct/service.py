@@ -14,10 +14,15 @@ from reputation.contractors.models import Contractor
 from reputation.errors import Conflict, Invalid
 from reputation.evidence import recorder
 from reputation.extensions import db
+from reputation.ids import new_id
 from reputation.outbox.service import publish_event, recompute_after_commit
 from reputation.tenancy.lookup import find
 from reputation.tenancy.scope import current_agency_id
 from reputation.trust.taxonomy import CONDUCT_KINDS
+
+# The event as the API shows it, for the outbox: one instance for every dump, since building a
+# schema copies its fields (and its nested schemas') each time.
+EVENT_SCHEMA = EventSchema()
 
 
 def _changed_by() -> str:
@@ -29,7 +34,12 @@ def record_event(contractor: Contractor, facts: dict[str, Any]) -> ConductEvent:
     kind = CONDUCT_KINDS[facts["kind"]]
     if facts.get("external_ref") is not None and find_by_external_ref(facts["external_ref"]):
         raise Conflict("An event with this external_ref exists already.", field="external_ref")
+    # Every column the API shows is set here, so the event is shown (to the outbox and in the
+    # answer) without a flush: its INSERT goes with the others at commit.
     event = ConductEvent(
+        id=new_id(),
+        recorded_at=clock.now(),
+        status=ACTIVE,
         contractor_id=contractor.id,
         kind=kind.name,
         valence=kind.valence.value,
@@ -44,9 +54,8 @@ def record_event(contractor: Contractor, facts: dict[str, Any]) -> ConductEvent:
         **recorder(),
     )
     db.session.add(event)
-    db.session.flush()
     record_audit("conduct_event.recorded", "conduct_event", event.id, {"kind": event.kind})
-    publish_event("conduct_event.recorded", EventSchema().dump(event))
+    publish_event("conduct_event.recorded", EVENT_SCHEMA.dump(event))
     recompute_after_commit(contractor.id)
     return event
 
@@ -73,7 +82,7 @@ def retract_event(event: ConductEvent, reason: str) -> ConductEvent:
     db.session.flush()
     record_audit("conduct_event.retracted", "conduct_event", event.id, {"reason": reason})
     # The event as the API shows it, and `reason` as this event type always carried it.
-    publish_event("conduct_event.retracted", {**EventSchema().dump(event), "reason": reason})
+    publish_event("conduct_event.retracted", {**EVENT_SCHEMA.dump(event), "reason": reason})
     recompute_after_commit(event.contractor_id)
     return event
 

@@ -22,7 +22,12 @@ from reputation.persons.models import Person
 from reputation.roles import AGENCY_MANAGERS, AUDIT_READERS, EVIDENCE_WRITERS, Role, Scope
 from reputation.tenancy import login_limits
 from reputation.tenancy.models import ApiKey, User
-from reputation.tenancy.scope import act_as_person, enter_agency
+from reputation.tenancy.scope import (
+    act_as_person,
+    agency_setting,
+    enter_agency,
+    entered_agency,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,12 +64,18 @@ def hash_api_key(key: str) -> str:
 def _api_key_principal(token: str) -> Principal | None:
     key_hash = hash_api_key(token)
     g.api_key_hash = key_hash  # carried into the transaction's settings (scope.py)
+    # The key's row, and on PostgreSQL its agency set for the transaction as the row is read:
+    # one round trip. A revoked key reads no row, so it sets nothing.
+    setting = agency_setting(ApiKey.agency_id)
+    columns = (ApiKey,) if setting is None else (ApiKey, setting)
     key = db.session.scalar(
-        select(ApiKey).where(ApiKey.key_hash == key_hash).execution_options(tenant_unscoped=True)
+        select(*columns)
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        .execution_options(tenant_unscoped=True)
     )
-    if key is None or key.revoked_at is not None:
+    if key is None:
         return None
-    enter_agency(key.agency_id)
+    entered_agency(key.agency_id)
     now = clock.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         key.last_used_at = now

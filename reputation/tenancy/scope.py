@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import g, has_app_context
-from sqlalchemy import ForeignKey, event, false, text
+from sqlalchemy import ColumnElement, ForeignKey, Text, cast, event, false, func, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
     Mapped,
@@ -65,6 +65,23 @@ def in_system_scope() -> bool:
 def enter_agency(agency_id: uuid.UUID | None) -> None:
     """Scope the rest of this request or job to one agency (None: to no agency at all)."""
     _switch(agency_id=agency_id)
+
+
+def agency_setting(agency_column: ColumnElement[Any]) -> ColumnElement[Any] | None:
+    """A column to read beside a row that names the agency to enter: on PostgreSQL, reading it
+    sets the transaction's agency for row-level security, as `enter_agency` would, in the round
+    trip of the read itself (None on other databases, which have no such setting). Once the row
+    is read, `entered_agency` records its agency; a query that reads no row sets nothing."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    return func.set_config("app.agency_id", cast(agency_column, Text), True)
+
+
+def entered_agency(agency_id: uuid.UUID) -> None:
+    """Scope the rest of this request to the agency whose row was just read with
+    `agency_setting`: the transaction carries it already (on PostgreSQL), and nothing was
+    written under another scope yet."""
+    g.agency_id = agency_id
 
 
 @contextmanager
