@@ -64,8 +64,14 @@ def fresh_database() -> Iterator[str]:
 
 def service_env(database_url: str) -> dict[str, str]:
     """The environment of the service's processes in a benchmark (limits out of the way)."""
+    from reputation.config import DEVELOPMENT_ENCRYPTION_KEY
+
+    # The key the benchmark's own process writes with (TestConfig's, unless the environment
+    # names one), so that the service reads the webhook secrets it seeded.
+    keys = os.environ.get("SECRETS_ENCRYPTION_KEYS") or DEVELOPMENT_ENCRYPTION_KEY
     return {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": REDIS_URL,
             "SECRET_KEY": "bench", "REPUTATION_ENV": "production",
+            "SECRETS_ENCRYPTION_KEYS": keys,
             "RATELIMIT_DEFAULT": "1000000 per minute"}  # fmt: skip
 
 

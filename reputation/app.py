@@ -58,6 +58,7 @@ from reputation.scoring.views import scoring
 from reputation.tenancy import scope
 from reputation.tenancy.cli import agencies_cli, api_keys_cli, users_cli
 from reputation.tenancy.views import api_keys, auth, users
+from reputation.webhooks.cli import secrets_cli
 from reputation.webhooks.views import webhooks
 
 # How long a pooled connection may sit idle before it is pinged on its next use.
@@ -161,7 +162,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (agencies_cli, users_cli, api_keys_cli, demo_cli, trust_cli):
+    for group in (agencies_cli, users_cli, api_keys_cli, demo_cli, trust_cli, secrets_cli):
         app.cli.add_command(group)
 
 

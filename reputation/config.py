@@ -1,7 +1,7 @@
 """Configuration, read from the environment.
 
 `REPUTATION_ENV` is `production` unless said otherwise; only `development` and `test` may run
-without a `SECRET_KEY`.
+without a `SECRET_KEY` or a `SECRETS_ENCRYPTION_KEYS`.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import tempfile
 from email.utils import parseaddr
 from typing import Any
 
+from reputation.crypto import KEYS_VARIABLE, parse_keys
 from reputation.mail.smtp import parse_mail_url
 
 
@@ -119,6 +120,10 @@ class Config:
     MAIL_URL: str | None = None
     MAIL_FROM = "The reputation service <no-reply@localhost>"
 
+    # Fernet keys, comma-separated, that encrypt stored webhook secrets (reputation/crypto.py);
+    # load() checks them and splits them into a tuple, the first key first.
+    SECRETS_ENCRYPTION_KEYS: str | tuple[str, ...] | None = None
+
     # Argon2id parameters (argon2-cffi's defaults, RFC 9106's second recommendation).
     ARGON2_TIME_COST = 3
     ARGON2_MEMORY_COST = 65536
@@ -130,6 +135,7 @@ class Config:
         self.REDIS_URL = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
         self.RATELIMIT_STORAGE_URI = limits_storage_uri(self.REDIS_URL)
         self.SECRET_KEY = env.get("SECRET_KEY") or getattr(type(self), "SECRET_KEY", None)
+        self.SECRETS_ENCRYPTION_KEYS = env.get(KEYS_VARIABLE) or None
         self.WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS") == "1"
         # Behind a load balancer, how many proxies' X-Forwarded-* headers to trust (ProxyFix).
         self.TRUSTED_PROXIES = int(env.get("TRUSTED_PROXIES", "0"))
@@ -172,8 +178,35 @@ def load(config_class: type[Config] = Config, overrides: dict[str, Any] | None =
                 "or set REPUTATION_ENV=development for a local run."
             )
         loaded.SECRET_KEY = "development-only-secret-key"
+    _check_encryption_keys(loaded)
     _check_mail(loaded)
     return loaded
+
+
+# Known to everyone, like the development SECRET_KEY: only for data that is not real. Tests and
+# development share it, so that every process of a run (web, workers, CLI) reads what another wrote.
+DEVELOPMENT_ENCRYPTION_KEY = "ZGV2ZWxvcG1lbnQtb25seS1lbmNyeXB0aW9uLWtleSE="
+
+
+def _check_encryption_keys(loaded: Config) -> None:
+    """Split SECRETS_ENCRYPTION_KEYS into its keys, or refuse to start: without a key, stored
+    webhook secrets could neither be written nor read, and there is no plaintext fallback."""
+    raw = loaded.SECRETS_ENCRYPTION_KEYS
+    if isinstance(raw, tuple):
+        raw = ",".join(raw)  # overrides may give the keys already split
+    if not raw:
+        if loaded.ENV not in ("development", "test"):
+            raise ConfigurationError(
+                f"{KEYS_VARIABLE} is not set. Set it to one or more Fernet keys, comma-separated, "
+                "the newest first (python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'), "
+                "or set REPUTATION_ENV=development for a local run."
+            )
+        raw = DEVELOPMENT_ENCRYPTION_KEY
+    try:
+        loaded.SECRETS_ENCRYPTION_KEYS = parse_keys(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{KEYS_VARIABLE} is malformed: {error}.") from None
 
 
 def _check_mail(loaded: Config) -> None:

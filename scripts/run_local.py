@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
@@ -33,6 +34,15 @@ def secret_key() -> str:
     path = INSTANCE / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def encryption_key() -> str:
+    """A development key for the webhook secrets, kept in instance/ beside the data it opens."""
+    path = INSTANCE / "secrets_encryption_key"
+    if not path.exists():
+        path.write_text(Fernet.generate_key().decode())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -77,6 +87,7 @@ def main() -> int:
     INSTANCE.mkdir(exist_ok=True)
     os.environ.setdefault("REPUTATION_ENV", "development")
     os.environ.setdefault("SECRET_KEY", secret_key())
+    os.environ.setdefault("SECRETS_ENCRYPTION_KEYS", encryption_key())
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{INSTANCE / 'reputation.db'}")
     os.environ.setdefault("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "1")
     embedded = None

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKeyConstraint, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from reputation.crypto import EncryptedString
 from reputation.db import JSONType, UTCDateTime, utcnow
 from reputation.extensions import db
 from reputation.tenancy.models import TenantModel
@@ -39,9 +40,10 @@ class WebhookEndpoint(TenantModel, db.Model):
     event_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
     enabled: Mapped[bool] = mapped_column(default=True)
     headers: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
-    secret: Mapped[str] = mapped_column(String(100))
+    # Encrypted at rest (reputation/crypto.py); read and written in clear.
+    secret: Mapped[str] = mapped_column(EncryptedString)
     # After a rotation the old secret signs too, until this moment.
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(EncryptedString)
     previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The first failure since the last success: five days of nothing else disables the endpoint.
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
