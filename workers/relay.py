@@ -6,7 +6,7 @@ the job is enqueued again on the next pass (jobs are idempotent). On PostgreSQL 
 can run side by side: each claims its rows with SKIP LOCKED.
 
 When idle, the relay waits for work. On PostgreSQL a commit that leaves work for it wakes it at
-once (a NOTIFY sent by the triggers of migration 0019, delivered on commit only). It still polls,
+once (a NOTIFY sent by the triggers of migration 0018, delivered on commit only). It still polls,
 for the notifications lost while its listening connection is down and for the webhook attempts
 that fall due with time; SQLite has no NOTIFY, so there it polls only.
 """

@@ -13,7 +13,7 @@ from reputation.tenancy.models import TenantModel
 JOB = "job"
 EVENT = "event"
 # The PostgreSQL channel on which a commit that leaves work for the relay notifies it (the
-# triggers of migration 0019).
+# triggers of migration 0018).
 NOTIFY_CHANNEL = "outbox"
 
 
