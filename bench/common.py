@@ -62,6 +62,18 @@ def fresh_database() -> Iterator[str]:
             admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def service_app(database_url: str):  # type: ignore[no-untyped-def]
+    """The service's app in the benchmark's own process, to seed its database."""
+    from reputation.app import create_app
+    from reputation.config import TestConfig
+
+    return create_app(
+        TestConfig,
+        {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS_URL,
+         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True},
+    )  # fmt: skip
+
+
 def service_env(database_url: str) -> dict[str, str]:
     """The environment of the service's processes in a benchmark (limits out of the way)."""
     from reputation.config import DEVELOPMENT_ENCRYPTION_KEY

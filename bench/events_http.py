@@ -35,7 +35,16 @@ from typing import Any
 
 import psycopg
 import redis
-from common import PG_ADMIN, REDIS_URL, ROOT, fresh_database, service_env, start_web, stop
+from common import (
+    PG_ADMIN,
+    REDIS_URL,
+    ROOT,
+    fresh_database,
+    service_app,
+    service_env,
+    start_web,
+    stop,
+)
 from portal import Service, cpu_seconds, database_name
 
 BODY = {
@@ -83,17 +92,6 @@ function done(summary, latency, requests)
     summary.duration, latency:percentile(50), latency:percentile(99), latency.max, failed))
 end
 """
-
-
-def service_app(database_url: str):  # type: ignore[no-untyped-def]
-    from reputation.app import create_app
-    from reputation.config import TestConfig
-
-    return create_app(
-        TestConfig,
-        {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS_URL,
-         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True},
-    )  # fmt: skip
 
 
 def seed(database_url: str, contractors: int) -> tuple[str, list[str]]:

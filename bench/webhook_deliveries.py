@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import redis
-from common import REDIS_URL, ROOT, fresh_database, service_env
+from common import REDIS_URL, ROOT, fresh_database, service_app, service_env
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -36,17 +36,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
-
-
-def service_app(database_url: str):  # type: ignore[no-untyped-def]
-    from reputation.app import create_app
-    from reputation.config import TestConfig
-
-    return create_app(
-        TestConfig,
-        {"SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": REDIS_URL,
-         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": True},
-    )  # fmt: skip
 
 
 def make_endpoint(app, url: str) -> tuple[uuid.UUID, uuid.UUID, str]:  # type: ignore[no-untyped-def]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import Api, repo_root
 
 
@@ -82,8 +84,9 @@ def test_demo_seed_prints_credentials_that_work(app, client, service_env):
     assert Api(client, key).get("auth/me").status_code == 401  # the old demo key is revoked
 
 
-def test_production_without_secret_key_refuses_to_start(service_env):
-    env = {k: v for k, v in service_env.items() if k != "SECRET_KEY"}
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "SECRETS_ENCRYPTION_KEYS"])
+def test_production_without_a_key_refuses_to_start(service_env, variable):
+    env = {k: v for k, v in service_env.items() if k != variable}
     env["REPUTATION_ENV"] = "production"
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"],
@@ -94,4 +97,4 @@ def test_production_without_secret_key_refuses_to_start(service_env):
         timeout=60,
     )
     assert result.returncode != 0
-    assert "SECRET_KEY is not set" in result.stderr
+    assert f"{variable} is not set" in result.stderr

@@ -190,21 +190,6 @@ def test_keys_are_read_newest_first(production, monkeypatch):
     assert load(Config).SECRETS_ENCRYPTION_KEYS == (NEW_KEY, DEVELOPMENT_ENCRYPTION_KEY)
 
 
-def test_the_web_process_refuses_to_start_without_keys(service_env):
-    env = {k: v for k, v in service_env.items() if k != "SECRETS_ENCRYPTION_KEYS"}
-    env["REPUTATION_ENV"] = "production"
-    result = subprocess.run(
-        [sys.executable, "-c", "import wsgi"],
-        cwd=repo_root(),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode != 0
-    assert "SECRETS_ENCRYPTION_KEYS is not set" in result.stderr
-
-
 def test_the_migration_encrypts_the_secrets_stored_in_clear_and_back(
     app, tenants, admin, endpoint, database_urls, redis_url
 ):
